@@ -1,0 +1,94 @@
+"""Turn sample answers (plain Python) into student submissions of a released notebook.
+
+A sample is a folder ``assignments/<id>/samples/<name>/`` with ``answers.py`` (the functions the
+student answered, as top-level ``def``s) and ``expected.json`` (what grading must give it). A
+function missing from ``answers.py`` stays a ``# YOUR_TURN`` stub, as a student who skipped it
+would leave it; an empty ``answers.py`` is a blank submission.
+"""
+import ast
+import json
+import re
+from pathlib import Path
+
+import nbformat
+
+__all__ = ["read_answers", "fill_notebook", "list_samples", "load_expected", "write_submission"]
+
+_DEF = re.compile(r"^(?:def|class)\s+(\w+)", re.MULTILINE)
+
+
+def read_answers(path):
+    """Map each top-level function or class of ``path`` to its source (decorators included)."""
+    text = Path(path).read_text()
+    lines = text.splitlines()
+    answers = {}
+    for node in ast.parse(text, filename=str(path)).body:
+        if isinstance(node, (ast.FunctionDef, ast.ClassDef)):
+            start = min([node.lineno] + [d.lineno for d in node.decorator_list])
+            answers[node.name] = "\n".join(lines[start - 1:node.end_lineno])
+    return answers
+
+
+def fill_notebook(nb, answers):
+    """Copy of ``nb`` whose answer cells hold ``answers`` where they define a known name.
+
+    Args:
+        nb: released notebook (``nbformat.NotebookNode``).
+        answers: dict name -> source, from :func:`read_answers`.
+
+    Raises:
+        ValueError: ``answers`` names a function that no answer cell of the notebook defines.
+    """
+    nb = nbformat.from_dict(json.loads(json.dumps(nb)))
+    used = set()
+    for cell in nb.cells:
+        meta = cell.metadata.get("nbgrader", {})
+        if cell.cell_type != "code" or not meta.get("solution") or meta.get("grade"):
+            continue
+        match = _DEF.search(cell.source)
+        if match and match.group(1) in answers:
+            cell.source = answers[match.group(1)]
+            used.add(match.group(1))
+    unknown = sorted(set(answers) - used)
+    if unknown:
+        raise ValueError(f"answers define {unknown}, which no answer cell of the notebook "
+                         f"defines; rename them to the notebook's functions.")
+    return nb
+
+
+def list_samples(samples_dir):
+    """Names of the sample folders (those with an ``answers.py``), sorted."""
+    return sorted(p.parent.name for p in Path(samples_dir).glob("*/answers.py"))
+
+
+def load_expected(samples_dir, name):
+    """The parsed ``expected.json`` of sample ``name``."""
+    return json.loads((Path(samples_dir) / name / "expected.json").read_text())
+
+
+def write_submission(course_root, assignment_id, samples_dir, name, student_id=None):
+    """Write sample ``name`` as ``submitted/<student>/<assignment>/`` of the course.
+
+    The submission is the released notebook filled with the sample's answers, plus any other
+    files of the sample folder (a checkpoint, say) except ``answers.py`` and ``expected.json``.
+
+    Returns:
+        Path of the written notebook.
+    """
+    course_root = Path(course_root)
+    student_id = student_id or name
+    sample = Path(samples_dir) / name
+    release = course_root / "release" / assignment_id
+    dest = course_root / "submitted" / student_id / assignment_id
+    dest.mkdir(parents=True, exist_ok=True)
+    answers = read_answers(sample / "answers.py")
+    written = None
+    for path in sorted(release.glob("*.ipynb")):
+        nb = fill_notebook(nbformat.read(path, as_version=4), answers)
+        written = dest / path.name
+        nbformat.write(nb, written)
+    for extra in sorted(sample.iterdir()):
+        if extra.is_file() and extra.name not in ("answers.py", "expected.json"):
+            (dest / extra.name).write_bytes(extra.read_bytes())
+    (dest / "timestamp.txt").write_text("2026-11-26 12:00:00.000000 UTC")
+    return written
