@@ -1,6 +1,7 @@
 """Load an assignment's hidden-test support from ``assignments/<id>/checks.py``.
 
-Hidden test cells (``### BEGIN HIDDEN TESTS``) call ``load_checks("two_layer_net")``; the module
+Hidden test cells (``### BEGIN HIDDEN TESTS``) call ``load_checks("two_layer_net")`` (or
+``load_checks("two_layer_net", "model_checks")`` for another module of that folder); the module
 is loaded by file path under a private name, once per kernel, so it never has to be on
 ``sys.path`` and never travels with the release.
 """
@@ -12,25 +13,29 @@ from coursekit.course import find_course_root
 __all__ = ["load_checks"]
 
 
-def load_checks(assignment_id):
-    """The ``checks`` module of ``assignment_id`` (loaded once per process).
+def load_checks(assignment_id, module="checks"):
+    """The module ``assignments/<assignment_id>/<module>.py`` (loaded once per process).
 
     Raises:
-        FileNotFoundError: the course folder or its ``assignments/<id>/checks.py`` is missing.
+        FileNotFoundError: the course folder or the module file is missing.
+        ValueError: a name that is not a plain identifier.
     """
-    name = f"_coursekit_checks_{assignment_id}"
+    if not (assignment_id.isidentifier() and module.isidentifier()):
+        raise ValueError(f"assignment {assignment_id!r} and module {module!r} must be plain "
+                         f"names (letters, digits, underscores)")
+    name = f"_coursekit_{assignment_id}_{module}"
     if name in sys.modules:
         return sys.modules[name]
-    path = find_course_root() / "assignments" / assignment_id / "checks.py"
+    path = find_course_root() / "assignments" / assignment_id / f"{module}.py"
     if not path.is_file():
         raise FileNotFoundError(f"hidden-test support {path} is missing; the instructor's "
                                 f"assignments/{assignment_id}/ folder must be next to source/.")
     spec = importlib.util.spec_from_file_location(name, path)
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[name] = module
+    loaded = importlib.util.module_from_spec(spec)
+    sys.modules[name] = loaded
     try:
-        spec.loader.exec_module(module)
+        spec.loader.exec_module(loaded)
     except BaseException:
         del sys.modules[name]
         raise
-    return module
+    return loaded
