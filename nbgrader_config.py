@@ -28,6 +28,10 @@ c.IgnorePattern.pattern = r"\w*Warning:|warnings\.warn\("
 # A student who deletes a test cell does not escape it: the cell comes back from the gradebook.
 c.OverwriteCells.add_missing_cells = True
 
+# The submitted checkpoint is the student's own: autograde must never replace it with a file of
+# the same name from source/ (``coursekit release`` also refuses to release one).
+c.Autograde.exclude_overwriting = {"two_layer_net": ["best_model.pt"]}
+
 # A runaway print loop or traceback is cut short in the graded notebook.
 c.LimitOutput.max_lines = 1000
 c.LimitOutput.max_traceback = 100

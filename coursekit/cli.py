@@ -16,8 +16,23 @@ from coursekit import course, grading, samples
 ASSIGNMENT = "two_layer_net"
 
 
+# Files a run of the solved notebook leaves beside it; released, they would hand students the
+# instructor's results (nbgrader copies every non-notebook file of source/ into the release).
+RUN_OUTPUTS = ("best_model.pt",)
+
+
 def release(root, assignment_id=ASSIGNMENT):
-    """Regenerate ``release/<assignment>/`` in the course at ``root``; return the folder."""
+    """Regenerate ``release/<assignment>/`` in the course at ``root``; return the folder.
+
+    Raises:
+        ValueError: ``source/<assignment>/`` holds a file that a run of the notebook wrote.
+    """
+    source = Path(root) / "source" / assignment_id
+    stray = [name for name in RUN_OUTPUTS if (source / name).exists()]
+    if stray:
+        raise ValueError(f"{source} holds {', '.join(stray)}, written by running the solved "
+                         f"notebook there; nbgrader would copy it to every student. Delete it "
+                         f"(or move it elsewhere) and release again.")
     grading.run_nbgrader(root, "generate_assignment", assignment_id, "--force")
     return Path(root) / "release" / assignment_id
 
@@ -88,9 +103,9 @@ def cmd_demo(args):
     out.mkdir(parents=True)
     start = time.perf_counter()
     print(f"1/3 regenerating {release(root)} from source/")
-    executed = out / f"{ASSIGNMENT}.executed.ipynb"
+    executed = out / "run" / f"{ASSIGNMENT}.ipynb"
     print(f"2/3 running the solved notebook on the embedded digits data -> {executed}")
-    _execute(root / "source" / ASSIGNMENT / f"{ASSIGNMENT}.ipynb", executed)
+    _execute(root, root / "source" / ASSIGNMENT / f"{ASSIGNMENT}.ipynb", executed)
     print("3/3 autograding every sample submission with nbgrader")
     results = grade_samples(root, out / "course")
     _print_table(results)
@@ -99,13 +114,18 @@ def cmd_demo(args):
     return 0 if all(r["ok"] for r in results.values()) else 1
 
 
-def _execute(notebook, dest):
+def _execute(root, notebook, dest):
+    """Run ``notebook`` in the folder of ``dest`` (its outputs land there), save it as ``dest``."""
+    import os
+
     import nbformat
     from nbclient import NotebookClient
 
+    dest.parent.mkdir(parents=True, exist_ok=True)
     nb = nbformat.read(notebook, as_version=4)
+    os.environ[course.ROOT_ENV] = str(root)  # the kernel's hidden checks find assignments/
     NotebookClient(nb, timeout=600, kernel_name="python3",
-                   resources={"metadata": {"path": str(notebook.parent)}}).execute()
+                   resources={"metadata": {"path": str(dest.parent)}}).execute()
     nbformat.write(nb, dest)
 
 

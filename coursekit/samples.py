@@ -4,6 +4,11 @@ A sample is a folder ``assignments/<id>/samples/<name>/`` with ``answers.py`` (t
 student answered, as top-level ``def``s) and ``expected.json`` (what grading must give it). A
 function missing from ``answers.py`` stays a ``# YOUR_TURN`` stub, as a student who skipped it
 would leave it; an empty ``answers.py`` is a blank submission.
+
+A sample whose ``expected.json`` names ``"based_on": "<other sample>"`` starts from that sample's
+answers and files and overrides them with its own, so that a sample with one mistake differs
+from a correct submission in that mistake only; ``"omit_files": [...]`` drops inherited files
+(a submission without its checkpoint, say).
 """
 import ast
 import json
@@ -12,7 +17,8 @@ from pathlib import Path
 
 import nbformat
 
-__all__ = ["read_answers", "fill_notebook", "list_samples", "load_expected", "write_submission"]
+__all__ = ["read_answers", "fill_notebook", "sample_contents", "list_samples", "load_expected",
+           "write_submission"]
 
 _DEF = re.compile(r"^(?:def|class)\s+(\w+)", re.MULTILINE)
 
@@ -56,6 +62,28 @@ def fill_notebook(nb, answers):
     return nb
 
 
+def sample_contents(samples_dir, name, _seen=()):
+    """The answers (name -> source) and files (name -> path) of a sample, bases included.
+
+    Raises:
+        ValueError: a ``based_on`` chain that loops or names a missing sample.
+    """
+    sample = Path(samples_dir) / name
+    if name in _seen or not (sample / "answers.py").is_file():
+        raise ValueError(f"sample {name!r} is missing or its based_on chain loops "
+                         f"({' -> '.join(_seen + (name,))})")
+    expected = load_expected(samples_dir, name) if (sample / "expected.json").is_file() else {}
+    answers, files = {}, {}
+    if expected.get("based_on"):
+        answers, files = sample_contents(samples_dir, expected["based_on"], _seen + (name,))
+    answers.update(read_answers(sample / "answers.py"))
+    files.update({p.name: p for p in sorted(sample.iterdir()) if p.is_file()
+                  and p.name not in ("answers.py", "expected.json")})
+    for omitted in expected.get("omit_files", []):
+        files.pop(omitted, None)
+    return answers, files
+
+
 def list_samples(samples_dir):
     """Names of the sample folders (those with an ``answers.py``), sorted."""
     return sorted(p.parent.name for p in Path(samples_dir).glob("*/answers.py"))
@@ -77,18 +105,16 @@ def write_submission(course_root, assignment_id, samples_dir, name, student_id=N
     """
     course_root = Path(course_root)
     student_id = student_id or name
-    sample = Path(samples_dir) / name
     release = course_root / "release" / assignment_id
     dest = course_root / "submitted" / student_id / assignment_id
     dest.mkdir(parents=True, exist_ok=True)
-    answers = read_answers(sample / "answers.py")
+    answers, files = sample_contents(samples_dir, name)
     written = None
     for path in sorted(release.glob("*.ipynb")):
         nb = fill_notebook(nbformat.read(path, as_version=4), answers)
         written = dest / path.name
         nbformat.write(nb, written)
-    for extra in sorted(sample.iterdir()):
-        if extra.is_file() and extra.name not in ("answers.py", "expected.json"):
-            (dest / extra.name).write_bytes(extra.read_bytes())
+    for file_name, path in files.items():
+        (dest / file_name).write_bytes(path.read_bytes())
     (dest / "timestamp.txt").write_text("2026-11-26 12:00:00.000000 UTC")
     return written
