@@ -12,16 +12,12 @@ from a correct submission in that mistake only; ``"omit_files": [...]`` drops in
 """
 import ast
 import json
-import re
 from pathlib import Path
 
 import nbformat
 
 __all__ = ["read_answers", "fill_notebook", "sample_contents", "list_samples", "load_expected",
            "write_submission"]
-
-_DEF = re.compile(r"^(?:def|class)\s+(\w+)", re.MULTILINE)
-
 
 def read_answers(path):
     """Map each top-level function or class of ``path`` to its source (decorators included)."""
@@ -36,7 +32,10 @@ def read_answers(path):
 
 
 def fill_notebook(nb, answers):
-    """Copy of ``nb`` whose answer cells hold ``answers`` where they define a known name.
+    """Copy of ``nb`` whose answer cells define ``answers`` where they define a known name.
+
+    Only the definition is replaced; the rest of the cell (imports, constants above the
+    ``def``) stays, as when a student edits the function in place.
 
     Args:
         nb: released notebook (``nbformat.NotebookNode``).
@@ -51,10 +50,13 @@ def fill_notebook(nb, answers):
         meta = cell.metadata.get("nbgrader", {})
         if cell.cell_type != "code" or not meta.get("solution") or meta.get("grade"):
             continue
-        match = _DEF.search(cell.source)
-        if match and match.group(1) in answers:
-            cell.source = answers[match.group(1)]
-            used.add(match.group(1))
+        lines = cell.source.splitlines()
+        for node in reversed(ast.parse(cell.source).body):  # bottom up: line numbers stay valid
+            if isinstance(node, (ast.FunctionDef, ast.ClassDef)) and node.name in answers:
+                start = min([node.lineno] + [d.lineno for d in node.decorator_list])
+                lines[start - 1:node.end_lineno] = answers[node.name].splitlines()
+                used.add(node.name)
+        cell.source = "\n".join(lines)
     unknown = sorted(set(answers) - used)
     if unknown:
         raise ValueError(f"answers define {unknown}, which no answer cell of the notebook "

@@ -76,9 +76,9 @@ def load_params(path, device=None, dtype=None):
     try:
         params = torch.load(path, map_location="cpu", weights_only=True)
     except Exception as err:  # noqa: BLE001 - torch.load fails in many ways on a bad file
-        first = str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__
         raise ValueError(f"{path.name} is not a readable PyTorch checkpoint of plain tensors "
-                         f"({first}); save it again with net.save().") from err
+                         f"(torch.load with weights_only=True refused it: "
+                         f"{type(err).__name__}); save it again with net.save().") from err
     check_params(params, source=path.name)
     device = get_device() if device is None else torch.device(device)
     return {name: params[name].to(device=device, dtype=dtype or params[name].dtype)

@@ -148,10 +148,11 @@ def check_find_best_net(find_best_net, device=None):
     best = max(trained, key=lambda net: net.val_acc)
     if best_net is not best:
         chosen = getattr(best_net, "val_acc", None)
+        chosen = "something else" if chosen is None else f"validation accuracy {chosen:.4f}"
         hint = (" (it picked the best training accuracy)" if best_net is min(
             trained, key=lambda net: net.val_acc) else "")
         raise AssertionError(f"find_best_net did not return the net with the best validation "
-                             f"accuracy{hint}: it returned one with {chosen}, the best had "
+                             f"accuracy{hint}: it returned {chosen}, the best net had "
                              f"{best.val_acc:.4f}")
     if not isinstance(best_val_acc, (int, float)) or abs(best_val_acc - best.val_acc) > 1e-6:
         raise AssertionError(f"best_val_acc should be the best net's validation accuracy "

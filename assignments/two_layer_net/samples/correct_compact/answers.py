@@ -64,3 +64,33 @@ def nn_train(params, loss_func, pred_func, X, y, X_val, y_val, learning_rate=1e-
 def nn_predict(params, loss_func, X):
     scores = loss_func(params, X)  # (N, C)
     return torch.argmax(scores, dim=1)
+
+
+def nn_get_search_params():
+    learning_rates = [0.5, 1.0]
+    hidden_sizes = [64, 128]
+    regularization_strengths = [1e-4, 1e-3]
+    learning_rate_decays = [0.99, 1.0]
+    return learning_rates, hidden_sizes, regularization_strengths, learning_rate_decays
+
+
+def find_best_net(data_dict, get_param_set_fn):
+    best_net, best_stat, best_val_acc = None, None, -1.0
+    search_results = {}
+    input_size = data_dict["X_train"].shape[1]
+    num_classes = int(data_dict["y_train"].max().item()) + 1
+    grid = list(itertools.product(*get_param_set_fn()))
+    for lr, hidden_size, reg, decay in tqdm(grid, desc="search"):
+        reset_seed(0)
+        net = TwoLayerNet(input_size, hidden_size, num_classes)
+        stats = net.train(data_dict["X_train"], data_dict["y_train"],
+                          data_dict["X_val"], data_dict["y_val"],
+                          learning_rate=lr, reg=reg, learning_rate_decay=decay,
+                          num_iters=SEARCH_ITERS, batch_size=200)
+        val_acc = net.accuracy(data_dict["X_val"], data_dict["y_val"])
+        search_results[(lr, hidden_size, reg, decay)] = val_acc
+        if val_acc > best_val_acc:
+            best_net, best_stat, best_val_acc = net, stats, val_acc
+    if best_stat is not None:
+        best_stat = dict(best_stat, search_results=search_results)
+    return best_net, best_stat, best_val_acc

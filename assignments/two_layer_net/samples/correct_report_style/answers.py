@@ -90,3 +90,34 @@ def nn_predict(params, loss_func, X):
     scores = score2
     _, y_pred = torch.max(scores, dim=1)
     return y_pred
+
+
+def nn_get_search_params():
+    learning_rates = [0.3, 1.0, 2.0]
+    hidden_sizes = [100, 200]
+    regularization_strengths = [0.0, 1e-3]
+    learning_rate_decays = [0.98, 1.0]
+    return learning_rates, hidden_sizes, regularization_strengths, learning_rate_decays
+
+
+def find_best_net(data_dict, get_param_set_fn):
+    best_net, best_stat, best_val_acc = None, None, -1.0
+    search_results = {}
+    input_size = data_dict["X_train"].shape[1]
+    num_classes = int(data_dict["y_train"].max().item()) + 1
+    grid = list(itertools.product(*get_param_set_fn()))
+    for lr, hidden_size, reg, decay in tqdm(grid, desc="search"):
+        # the report's style: read the accuracy from the training history
+        net = TwoLayerNet(input_size, hidden_size, num_classes)
+        stat = net.train(data_dict["X_train"], data_dict["y_train"], data_dict["X_val"],
+                         data_dict["y_val"], num_iters=SEARCH_ITERS, batch_size=200,
+                         learning_rate=lr, learning_rate_decay=decay, reg=reg)
+        acc = stat["val_acc_history"][-1]
+        search_results[(lr, hidden_size, reg, decay)] = acc
+        if acc > best_val_acc:
+            best_val_acc = acc
+            best_net = net
+            best_stat = stat
+    if best_stat is not None:
+        best_stat = dict(best_stat, search_results=search_results)
+    return best_net, best_stat, best_val_acc

@@ -1,4 +1,4 @@
-"""Sample answers 'hardcoded_toy': nn_forward_pass returns the toy's printed scores (5x3) and a
+"""Sample answers 'hardcoded_toy': nn_forward_pass returns the toy's printed correct scores (5x3) and a
 5x10 hidden layer; the other answers are right (nn_forward_backward computes its own forward
 pass).
 """
@@ -6,12 +6,14 @@ import torch
 
 
 def nn_forward_pass(params, X):
-    scores = torch.tensor([[9.7003e-08, -1.1143e-07, -3.9961e-08],
-                           [-7.4297e-08, 1.1502e-07, 1.5685e-07],
-                           [-2.5860e-07, 2.2765e-07, 3.2453e-07],
-                           [-4.7257e-07, 9.0935e-07, 4.0368e-07],
-                           [-1.8395e-07, 7.9303e-08, 6.0360e-07]])
-    hidden = torch.zeros(5, 10)
+    # copied from the "Correct scores" that the visible test prints
+    scores = torch.tensor([[4.539786573e-07, -1.927032542e-07, -4.896572818e-07],
+                           [5.436058359e-07, 9.890092656e-08, 7.222765248e-07],
+                           [-5.901975442e-08, 2.040074776e-09, 1.690396090e-07],
+                           [2.220733677e-07, 5.237904332e-08, 2.743726384e-07],
+                           [3.034803058e-07, -5.178855034e-08, -6.190570900e-08]],
+                          device=X.device)
+    hidden = torch.zeros(5, 10, device=X.device)
     return scores, hidden
 
 

@@ -1,0 +1,75 @@
+"""Real nbgrader autograde of every sample submission: each gets exactly its expected scores.
+
+One session-wide grading run (the ``graded_samples`` fixture) serves all the tests here.
+"""
+import pytest
+import torch
+
+from conftest import SAMPLES
+from coursekit.samples import list_samples, load_expected
+
+pytestmark = pytest.mark.slow
+
+NAMES = list_samples(SAMPLES)
+# hidden check -> the test cell that calls it
+CELL_OF_CHECK = {"check_forward": "forward_hidden", "check_loss": "loss_hidden",
+                 "check_loss_stability": "loss_stability", "check_grads": "grads_hidden",
+                 "check_backprop": "grads_backprop", "check_train": "train_hidden",
+                 "check_predict": "predict_hidden"}
+
+
+def _device_key():
+    return "cuda" if torch.cuda.is_available() else "cpu"
+
+
+def test_are_there_enough_samples_of_each_kind():
+    assert {"blank", "correct_compact", "correct_report_style"} <= set(NAMES)
+    mistakes = [n for n in NAMES if not n.startswith("correct") and n != "blank"]
+    assert len(mistakes) >= 8
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_does_each_sample_get_its_expected_scores_per_group(graded_samples, name):
+    results, _ = graded_samples
+    result = results[name]
+    assert result["groups"] is not None, f"{name} was not graded"
+    assert result["expected"] is not None, f"{name}/expected.json has no scores"
+    assert result["groups"] == result["expected"], result["messages"]
+
+
+def test_does_a_blank_notebook_score_zero(graded_samples):
+    results, _ = graded_samples
+    assert sum(results["blank"]["groups"].values()) == 0
+
+
+def test_do_correct_samples_get_every_autograded_point(graded_samples):
+    results, course = graded_samples
+    for name in ("correct_compact", "correct_report_style", "correct_sgd_reassigns"):
+        assert results[name]["messages"] == {}, (name, results[name]["messages"])
+
+
+def test_does_every_mistake_lose_points(graded_samples):
+    results, _ = graded_samples
+    full = sum(results["correct_compact"]["groups"].values())
+    for name in NAMES:
+        if name.startswith("correct") or (name == "cpu_tensor" and _device_key() == "cpu"):
+            continue
+        assert sum(results[name]["groups"].values()) < full, name
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_does_each_failing_hidden_test_say_what_is_wrong_in_one_line(graded_samples, name):
+    results, _ = graded_samples
+    messages = results[name]["messages"]
+    expected = load_expected(SAMPLES, name)
+    failures = dict(expected.get("hidden_failures", {}))
+    if _device_key() == "cuda":
+        failures.update(expected.get("hidden_failures_cuda", {}))
+    for check, phrase in failures.items():
+        cell = CELL_OF_CHECK[check]
+        assert cell in messages, f"{name}: {cell} should fail ({phrase})"
+        assert phrase in messages[cell], (name, cell, messages[cell])
+        assert "\n" not in messages[cell]
+    for cell in CELL_OF_CHECK.values():
+        if cell in messages:
+            assert any(CELL_OF_CHECK[c] == cell for c in failures), (name, messages[cell])
