@@ -8,6 +8,7 @@ import pytest
 import torch
 
 import usefuns
+from usefuns import utils
 from usefuns.utils import DEVICE_ENV, get_device, reset_seed, set_deterministic
 
 
@@ -73,3 +74,31 @@ def test_is_importing_usefuns_free_of_matplotlib_and_sklearn():
             "print(sorted({m.split('.')[0] for m in sys.modules} & {'matplotlib', 'sklearn'}))")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "[]"
+
+
+@pytest.mark.gpu
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA device")
+def test_does_the_memory_fraction_cap_this_process(monkeypatch):
+    monkeypatch.setenv(utils.DEVICE_ENV, "cuda")
+    monkeypatch.setenv(utils.MEMORY_FRACTION_ENV, "0.01")
+    device = utils.get_device()
+    total = torch.cuda.get_device_properties(device).total_memory
+    with pytest.raises(torch.OutOfMemoryError):
+        torch.empty(int(total * 0.05), dtype=torch.uint8, device=device)
+    torch.cuda.set_per_process_memory_fraction(1.0, device)
+
+
+@pytest.mark.gpu
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA device")
+@pytest.mark.parametrize("bad", ["0", "1.5", "half"])
+def test_is_a_bad_memory_fraction_refused(monkeypatch, bad):
+    monkeypatch.setenv(utils.DEVICE_ENV, "cuda")
+    monkeypatch.setenv(utils.MEMORY_FRACTION_ENV, bad)
+    with pytest.raises(ValueError, match="USEFUNS_CUDA_MEMORY_FRACTION"):
+        utils.get_device()
+
+
+def test_is_the_memory_fraction_ignored_on_the_cpu(monkeypatch):
+    monkeypatch.setenv(utils.DEVICE_ENV, "cpu")
+    monkeypatch.setenv(utils.MEMORY_FRACTION_ENV, "half")
+    assert utils.get_device() == torch.device("cpu")

@@ -2,16 +2,19 @@
 
 ``get_device()`` picks CUDA when PyTorch sees a GPU and the CPU otherwise; the environment
 variable ``USEFUNS_DEVICE`` (``cpu``, ``cuda`` or ``cuda:1``...) forces a choice, so a grader
-can pin a worker to one GPU or test the CPU path on a GPU machine.
+can pin a worker to one GPU or test the CPU path on a GPU machine. ``USEFUNS_CUDA_MEMORY_FRACTION``
+(a number in (0, 1]) caps the share of the GPU's memory that this process may take, so that
+several grading kernels can share one GPU.
 """
 import os
 import random
 
 import torch
 
-__all__ = ["DEVICE_ENV", "reset_seed", "get_device", "set_deterministic"]
+__all__ = ["DEVICE_ENV", "MEMORY_FRACTION_ENV", "reset_seed", "get_device", "set_deterministic"]
 
 DEVICE_ENV = "USEFUNS_DEVICE"
+MEMORY_FRACTION_ENV = "USEFUNS_CUDA_MEMORY_FRACTION"
 
 
 def reset_seed(number):
@@ -48,8 +51,26 @@ def get_device():
             raise ValueError(
                 f"{DEVICE_ENV}={forced!r} asks for CUDA, but PyTorch sees no GPU here; "
                 f"unset {DEVICE_ENV} or set it to 'cpu'.")
-        return device
-    return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    else:
+        device = torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    if device.type == "cuda":
+        _apply_memory_fraction(device)
+    return device
+
+
+def _apply_memory_fraction(device):
+    """Cap this process's share of ``device``'s memory when ``USEFUNS_CUDA_MEMORY_FRACTION`` is set."""
+    text = os.environ.get(MEMORY_FRACTION_ENV, "").strip()
+    if not text:
+        return
+    try:
+        fraction = float(text)
+    except ValueError:
+        fraction = -1.0
+    if not 0.0 < fraction <= 1.0:
+        raise ValueError(f"{MEMORY_FRACTION_ENV}={text!r} must be a number in (0, 1], "
+                         f"e.g. 0.25 for four kernels sharing one GPU; or unset it.")
+    torch.cuda.set_per_process_memory_fraction(fraction, device)
 
 
 def set_deterministic():
