@@ -1,0 +1,38 @@
+#!/usr/bin/env bash
+# One run on a lent CUDA machine: the GPU-marked and fast tests, the solved notebook under nbval,
+# every sample autograded on the GPU, and the benchmarks. Logs go to $OUT (or out/gpu).
+#
+#   bash bench/gpu_run.sh            (on the GPU machine, from the repository root)
+#
+# That machine has PyTorch but not nbgrader or Jupyter and no network: their wheels travel in
+# .whl/ (see docs/gpu.md for the pip download command that fills it).
+set -u
+OUT=${OUT:-out/gpu}
+mkdir -p "$OUT"
+export PYTHONUNBUFFERED=1 MPLBACKEND=Agg
+if [ -d .whl ]; then
+  python3 -m pip install -q --no-index --no-deps --no-compile --no-cache-dir --upgrade \
+    --target /tmp/site .whl/*.whl >"$OUT/pip.log" 2>&1 || { tail "$OUT/pip.log"; exit 1; }
+  export PYTHONPATH=/tmp/site:$PWD PATH=/tmp/site/bin:$PATH
+fi
+export COURSEKIT_ROOT=$PWD
+step() {  # step NAME SECONDS COMMAND...: run with a time limit, log to $OUT/NAME.log
+  local name=$1 limit=$2; shift 2
+  local start=$SECONDS
+  timeout "$limit" "$@" >"$OUT/$name.log" 2>&1
+  local rc=$?
+  echo "== $name: exit $rc in $((SECONDS - start)) s; $(tail -n 1 "$OUT/$name.log")"
+}
+{
+  nvidia-smi --query-gpu=name,memory.total,driver_version --format=csv,noheader
+  python3 -c "import torch, sys; print(sys.version.split()[0], torch.__version__, torch.cuda.get_device_name(0))"
+  nproc
+} | tee "$OUT/machine.txt"
+step fast 150 python3 -m pytest -m "not slow" -q -p no:cacheprovider -o addopts="--strict-markers -ra"
+step nbval 150 python3 -m pytest tests/test_notebook.py -q -p no:cacheprovider
+step samples 300 python3 -m pytest tests/test_autograde.py -q -p no:cacheprovider -x
+step bench_notebook 120 python3 bench/notebook.py --runs 1
+if [ -f bench/autograde.py ]; then
+  step bench_autograde 200 python3 bench/autograde.py --workers 8
+fi
+grep -h -E "passed|failed|error" "$OUT"/fast.log "$OUT"/nbval.log "$OUT"/samples.log | tail -n 6
