@@ -1,16 +1,24 @@
 """Benchmark: serial ``nbgrader autograde`` against ``coursekit.parallel.autograde_batch``.
 
     .venv/bin/python bench/autograde.py                      # 7 samples x 2 copies, workers = cores
-    .venv/bin/python bench/autograde.py --copies 3 --workers 2 --json out/bench.json
+    .venv/bin/python bench/autograde.py --rounds 3 --json out/bench.json
+    .venv/bin/python bench/autograde.py --quick --copies 1   # serial and parallel only
 
 Builds a scratch course (``copy_course`` + ``coursekit release``), writes ``--copies`` copies of
-the chosen samples as students ``<sample>-<k>``, copies that course three times and grades the
-same submissions (1) with one plain ``nbgrader autograde <a> --force`` (nbgrader's way), (2) the
-same with ``OMP_NUM_THREADS=MKL_NUM_THREADS=1`` (what each parallel task gets on a full machine,
-so that the thread setting and the parallelism can be told apart) and (3) with
-``autograde_batch(workers=N)``. It checks that all three give the same grades cell by cell, and
-measures the fixed cost of one submission: ``python -m nbgrader`` start, kernel start, and
-``import torch, usefuns`` in a fresh kernel. Prints a report (and writes it as JSON with --json).
+the chosen samples as students ``<sample>-<k>`` and grades the same submissions, each time in a
+fresh copy of that course, in four ways, one after the other (``--rounds`` times):
+
+- ``serial``: one plain ``nbgrader autograde <a> --force`` (nbgrader's way);
+- ``parallel``: ``autograde_batch(workers=N)`` (lean start: nbgrader forked from a preloaded
+  process per submission);
+- ``serial_one_thread``: serial with ``OMP_NUM_THREADS=MKL_NUM_THREADS=1``, the thread setting
+  each parallel task gets on a full machine, so that threads and parallelism can be told apart;
+- ``parallel_plain``: ``autograde_batch(lean=False)``, a fresh ``python -m nbgrader`` per
+  submission, to show what the lean start buys.
+
+It checks that every run gives the same grades cell by cell, measures the fixed cost of one
+submission (``python -m nbgrader`` start, kernel start, ``import torch, usefuns`` in a fresh
+kernel; median of ``--repeat``) and prints a report (also as JSON with --json).
 """
 import argparse
 import json
@@ -111,57 +119,67 @@ def main(argv=None):
     parser.add_argument("--copies", type=int, default=2, help="copies of each sample")
     parser.add_argument("--sample", action="append", help="sample names (default: 7 of them)")
     parser.add_argument("--workers", type=int, default=os.cpu_count())
+    parser.add_argument("--rounds", type=int, default=1, help="times to repeat every run")
     parser.add_argument("--repeat", type=int, default=3, help="runs of each overhead timing")
-    parser.add_argument("--no-serial-one-thread", action="store_true",
-                        help="skip the serial run with one thread per kernel")
+    parser.add_argument("--quick", action="store_true",
+                        help="only serial and parallel (skip the one-thread and plain runs)")
     parser.add_argument("--work", help="scratch folder (default: a temporary one, removed)")
     parser.add_argument("--json", help="also write the report to this file")
     args = parser.parse_args(argv)
 
     names = args.sample or DEFAULT_SAMPLES
     work = Path(args.work or tempfile.mkdtemp(prefix="bench-autograde-")).resolve()
+    one_thread = {"OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1"}
+    runs = {"serial": lambda c: serial(c),
+            "parallel": lambda c: autograde_batch(c, ASSIGNMENT, workers=args.workers,
+                                                  force=True)}
+    if not args.quick:
+        runs["serial_one_thread"] = lambda c: serial(c, one_thread)
+        runs["parallel_plain"] = lambda c: autograde_batch(c, ASSIGNMENT, workers=args.workers,
+                                                           force=True, lean=False)
     report = {"date": time.strftime("%Y-%m-%d %H:%M %Z"), "machine": machine(),
-              "submissions": len(names) * args.copies, "workers": args.workers}
+              "submissions": len(names) * args.copies, "workers": args.workers,
+              "rounds": args.rounds, "runs": {run: {"seconds_all": [], "load_before": []}
+                                              for run in runs}}
     try:
         base = build(work, names, args.copies)
-        runs = {"serial": {}, "parallel": {"workers": args.workers}}
-        if not args.no_serial_one_thread:
-            runs["serial_one_thread"] = {"env": {"OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1"}}
-        for run in runs:
-            shutil.copytree(base, work / run)
-
         nbgrader = [sys.executable, "-m", "nbgrader", "--version"]
         report["overhead"] = {"nbgrader_start_s": time_command(nbgrader, args.repeat)}
         start_s, import_s = kernel_overhead(args.repeat)
         report["overhead"].update(kernel_start_s=start_s, import_torch_usefuns_s=import_s,
                                   per_submission_s=report["overhead"]["nbgrader_start_s"]
                                   + start_s + import_s, median_of=args.repeat)
-
-        for run, info in runs.items():
-            load = os.getloadavg()[0]
-            if run == "parallel":
+        same = True
+        for round_ in range(args.rounds):
+            cells = {}
+            for run, grade in runs.items():
+                folder = work / f"{run}-{round_}"
+                shutil.copytree(base, folder)
+                info = report["runs"][run]
+                info["load_before"].append(os.getloadavg()[0])
                 start = time.perf_counter()
-                status = autograde_batch(work / run, ASSIGNMENT, workers=args.workers,
-                                         force=True)
-                info["seconds"] = time.perf_counter() - start
-                tasks = [entry["seconds"] for entry in status.values()]
-                info["task_seconds_median"] = statistics.median(tasks)
-                info["failed"] = sorted(s for s, e in status.items() if e["status"] != "graded")
-            else:
-                info["seconds"] = serial(work / run, info.get("env"))
+                status = grade(folder)
+                info["seconds_all"].append(time.perf_counter() - start)
+                if isinstance(status, dict):
+                    info["task_seconds_median"] = statistics.median(
+                        e["seconds"] for e in status.values())
+                    info["failed"] = sorted(s for s, e in status.items()
+                                            if e["status"] != "graded")
+                grades = grading.read_grades(folder, ASSIGNMENT)
+                cells[run] = {s: g["cells"] for s, g in grades.items()}
+                info["graded"] = len(grades)
+                print(f"round {round_ + 1} {run}: {info['seconds_all'][-1]:.1f} s",
+                      file=sys.stderr)
+                shutil.rmtree(folder, ignore_errors=True)
+            same = same and all(c == cells["serial"] for c in cells.values())
+        report["same_grades"] = same
+        for info in report["runs"].values():
+            info["seconds"] = statistics.median(info["seconds_all"])
             info["per_minute"] = 60 * report["submissions"] / info["seconds"]
-            info["load_before"] = load
-            print(f"{run}: {info['seconds']:.1f} s", file=sys.stderr)
-
-        grades = {run: grading.read_grades(work / run, ASSIGNMENT) for run in runs}
-        cells = {run: {s: g["cells"] for s, g in grades[run].items()} for run in runs}
-        report["same_grades"] = all(cells[run] == cells["serial"] for run in runs)
-        report["graded"] = {run: len(grades[run]) for run in runs}
-        report["runs"] = runs
-        report["speedup"] = runs["serial"]["seconds"] / runs["parallel"]["seconds"]
-        if "serial_one_thread" in runs:
-            report["speedup_vs_one_thread"] = (runs["serial_one_thread"]["seconds"]
-                                               / runs["parallel"]["seconds"])
+        seconds = {run: info["seconds"] for run, info in report["runs"].items()}
+        report["speedup"] = seconds["serial"] / seconds["parallel"]
+        if "serial_one_thread" in seconds:
+            report["speedup_vs_one_thread"] = seconds["serial_one_thread"] / seconds["parallel"]
     finally:
         if not args.work:
             shutil.rmtree(work, ignore_errors=True)
@@ -178,9 +196,11 @@ def print_report(report):
     print(f"machine: {m['cores']} cores, {m['cpu']}, torch {m['torch']}, GPU {m['gpu'] or 'none'},"
           f" Python {m['python']}; load average at start {m['load_average'][0]:.2f}")
     print(f"{report['submissions']} submissions, {report['workers']} workers, {report['date']}")
+    print(f"median of {report['rounds']} round(s):")
     for run, info in report["runs"].items():
         print(f"  {run:18} {info['seconds']:7.1f} s  {info['per_minute']:5.2f} submissions/min"
-              f"  (load before {info['load_before']:.2f})")
+              f"  (all: {', '.join(f'{x:.0f}' for x in info['seconds_all'])} s; load before: "
+              f"{', '.join(f'{x:.2f}' for x in info['load_before'])})")
     print(f"speedup parallel / serial: {report['speedup']:.2f}x"
           + (f"; / serial one thread: {report['speedup_vs_one_thread']:.2f}x"
              if "speedup_vs_one_thread" in report else ""))

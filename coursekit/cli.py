@@ -1,155 +1,220 @@
-"""``coursekit``: the instructor's command line.
+"""``coursekit``: the instructor's command line (run it in the course folder, or pass --root).
 
-    coursekit release              regenerate release/ from source/ with nbgrader
-    coursekit demo                 release, run the solved notebook, grade every sample
-    coursekit grade-samples        grade the sample submissions in a scratch course
+    coursekit release                       regenerate release/ from source/ with nbgrader
+    coursekit demo [--samples all]          the whole job on the sample submissions (out/demo/)
+    coursekit grade-samples                 grade the sample submissions in a scratch course
+    coursekit autograde two_layer_net       autograde submitted/ in parallel (Dask)
+    coursekit feedback two_layer_net        feedback HTML for students, hidden tests removed
+    coursekit report two_layer_net          reports/two_layer_net/{report.json,report.html,...}
+    coursekit export two_layer_net          grades.csv (nbgrader export)
+    coursekit collect-zip two_layer_net F   LMS zip -> submitted/ (nbgrader zip_collect)
+
+Exit status: 0 done, 1 a step failed or a sample is off its expected scores, 2 usage error.
 """
 import argparse
+import functools
 import json
-import shutil
 import sys
 import time
 from pathlib import Path
 
-from coursekit import course, grading, samples
+from coursekit import course, demo, grading
+from coursekit.demo import ASSIGNMENT, grade_samples, release
 
-ASSIGNMENT = "two_layer_net"
-
-
-# Files a run of the solved notebook leaves beside it; released, they would hand students the
-# instructor's results (nbgrader copies every non-notebook file of source/ into the release).
-RUN_OUTPUTS = ("best_model.pt",)
+__all__ = ["main", "release", "grade_samples", "ASSIGNMENT"]
 
 
-def release(root, assignment_id=ASSIGNMENT):
-    """Regenerate ``release/<assignment>/`` in the course at ``root``; return the folder.
-
-    Raises:
-        ValueError: ``source/<assignment>/`` holds a file that a run of the notebook wrote.
-    """
-    source = Path(root) / "source" / assignment_id
-    stray = [name for name in RUN_OUTPUTS if (source / name).exists()]
-    if stray:
-        raise ValueError(f"{source} holds {', '.join(stray)}, written by running the solved "
-                         f"notebook there; nbgrader would copy it to every student. Delete it "
-                         f"(or move it elsewhere) and release again.")
-    grading.run_nbgrader(root, "generate_assignment", assignment_id, "--force")
-    return Path(root) / "release" / assignment_id
+class UsageError(ValueError):
+    """A command line that cannot work; the message says how to fix it."""
 
 
-def grade_samples(root, work, assignment_id=ASSIGNMENT, names=None):
-    """Grade sample submissions with real nbgrader in a scratch copy of the course.
-
-    Args:
-        root: the course folder (the kit's top folder).
-        work: an empty folder for the scratch course.
-        names: sample names (default: all of ``assignments/<id>/samples/``).
-
-    Returns:
-        dict sample -> {"groups": ..., "expected": ..., "messages": ..., "ok": bool} where
-        ``ok`` says whether the groups equal the sample's expected scores on this device.
-    """
-    from usefuns.utils import get_device
-
-    scratch = course.copy_course(root, work)
-    release(scratch, assignment_id)
-    samples_dir = scratch / "assignments" / assignment_id / "samples"
-    names = names or samples.list_samples(samples_dir)
-    for name in names:
-        samples.write_submission(scratch, assignment_id, samples_dir, name)
-    grading.run_nbgrader(scratch, "autograde", assignment_id, "--force")
-    grades = grading.read_grades(scratch, assignment_id)
-    device = get_device().type
-    results = {}
-    for name in names:
-        expected = samples.load_expected(samples_dir, name)
-        want = expected.get(f"scores_{device}", expected.get("scores"))
-        got = grades.get(name, {}).get("groups")
-        notebook = scratch / "autograded" / name / assignment_id / f"{assignment_id}.ipynb"
-        messages = grading.failure_messages(notebook) if notebook.exists() else {}
-        results[name] = {"groups": got, "expected": want, "messages": messages,
-                         "ok": got is not None and want is not None and got == want}
-    return results
-
-
-def _print_table(results):
-    groups = sorted({g for r in results.values() for g in (r["groups"] or {})})
-    print(f"{'sample':24}" + "".join(f"{g:>9}" for g in groups) + "   expected?")
-    for name, r in results.items():
-        row = "".join(f"{(r['groups'] or {}).get(g, '-'):>9}" for g in groups)
-        print(f"{name:24}{row}   {'yes' if r['ok'] else 'NO, expected ' + str(r['expected'])}")
+def _assignment(root, name):
+    if not (root / "source" / name).is_dir():
+        known = sorted(p.name for p in (root / "source").iterdir() if p.is_dir())
+        raise UsageError(f"no assignment {name!r} in {root / 'source'} (there: "
+                         f"{', '.join(known) or 'none'})")
+    return name
 
 
 def cmd_release(args):
-    folder = release(args.root)
-    print(f"release regenerated: {folder}")
+    print(f"release regenerated: {release(args.root)}")
 
 
 def cmd_grade_samples(args):
-    work = Path(args.work).resolve()
-    if work.exists():
-        shutil.rmtree(work)
-    results = grade_samples(args.root, work, names=args.sample or None)
-    _print_table(results)
+    work = demo.fresh_folder(Path(args.work).resolve())
+    results = grade_samples(args.root, work, names=args.sample or None, workers=args.workers)
+    print("\n".join(demo.format_table(results)))
     (work / "sample_grades.json").write_text(json.dumps(results, indent=2))
     return 0 if all(r["ok"] for r in results.values()) else 1
 
 
+def _demo_samples(root, value):
+    samples_dir = root / "assignments" / ASSIGNMENT / "samples"
+    known = demo.samples.list_samples(samples_dir)
+    if value == "all":
+        return known
+    names = [n.strip() for n in value.split(",") if n.strip()] if value else list(
+        demo.DEMO_SAMPLES)
+    unknown = sorted(set(names) - set(known))
+    if unknown:
+        raise UsageError(f"no sample {', '.join(unknown)} in {samples_dir}; "
+                         f"--samples takes 'all' or names from: {', '.join(known)}")
+    return names
+
+
 def cmd_demo(args):
-    root = Path(args.root).resolve()
-    out = root / "out" / "demo"
-    if out.exists():
-        shutil.rmtree(out)
-    out.mkdir(parents=True)
+    root = args.root
+    names = _demo_samples(root, args.samples)
+    out = demo.fresh_folder(root / "out" / "demo")
     start = time.perf_counter()
-    print(f"1/3 regenerating {release(root)} from source/")
+    say = functools.partial(print, flush=True)  # progress shows at once, also in a log file
+    say(f"1/3 regenerating {release(root)} from source/")
     executed = out / "run" / f"{ASSIGNMENT}.ipynb"
-    print(f"2/3 running the solved notebook on the embedded digits data -> {executed}")
-    _execute(root, root / "source" / ASSIGNMENT / f"{ASSIGNMENT}.ipynb", executed)
-    print("3/3 autograding every sample submission with nbgrader")
-    results = grade_samples(root, out / "course")
-    _print_table(results)
+    say(f"2/3 running the solved notebook on the embedded digits data -> {executed}")
+    demo.execute_notebook(root, root / "source" / ASSIGNMENT / f"{ASSIGNMENT}.ipynb", executed)
+    say(f"3/3 a term in a scratch course with {len(names)} sample students"
+        f"{'' if args.samples == 'all' else ' (--samples all for every sample)'}")
+    results, scratch = demo.run_pipeline(root, out, names, workers=args.workers, say=say)
+    say("\n".join(demo.format_table(results)))
     (out / "sample_grades.json").write_text(json.dumps(results, indent=2))
-    print(f"done in {time.perf_counter() - start:.0f} s; results in {out}")
+    say(f"feedback: {scratch / 'feedback'}\ngrades:   {scratch / 'grades.csv'}\n"
+        f"report:   {scratch / 'reports' / ASSIGNMENT / 'report.html'}")
+    say(f"done in {time.perf_counter() - start:.0f} s; results in {out}")
     return 0 if all(r["ok"] for r in results.values()) else 1
 
 
-def _execute(root, notebook, dest):
-    """Run ``notebook`` in the folder of ``dest`` (its outputs land there), save it as ``dest``."""
-    import os
+def cmd_autograde(args):
+    assignment = _assignment(args.root, args.assignment)
+    if args.workers is not None and args.workers < 1:
+        raise UsageError("--workers must be at least 1")
+    if args.workers and args.scheduler:
+        raise UsageError("give --workers (a local cluster) or --scheduler (an existing one), "
+                         "not both")
+    status = demo.autograde(args.root, assignment, workers=args.workers,
+                            scheduler=args.scheduler, students=args.student, force=args.force,
+                            progress=not args.quiet, timeout=args.timeout)
+    counts = {k: sum(e["status"] == k for e in status.values())
+              for k in ("graded", "failed", "skipped")}
+    print(f"{assignment}: {counts['graded']} graded, {counts['failed']} failed, "
+          f"{counts['skipped']} skipped (already graded; --force regrades)")
+    for student, entry in sorted(status.items()):
+        if entry["status"] == "failed":
+            print(f"  FAILED {student}: {entry['reason']}")
+    path = args.root / "coursekit_status" / f"{assignment}.json"
+    print(f"status of every submission: {path}")
+    return 0  # a failed submission is recorded, not fatal
 
-    import nbformat
-    from nbclient import NotebookClient
 
-    dest.parent.mkdir(parents=True, exist_ok=True)
-    nb = nbformat.read(notebook, as_version=4)
-    os.environ[course.ROOT_ENV] = str(root)  # the kernel's hidden checks find assignments/
-    NotebookClient(nb, timeout=600, kernel_name="python3",
-                   resources={"metadata": {"path": str(dest.parent)}}).execute()
-    nbformat.write(nb, dest)
+def cmd_feedback(args):
+    from coursekit import feedback
+
+    assignment = _assignment(args.root, args.assignment)
+    written = feedback.generate_feedback(args.root, assignment, students=args.student)
+    for student, files in written.items():
+        print(f"{student}: {', '.join(str(f.relative_to(args.root)) for f in files) or 'none'}")
+    print(f"feedback for {len(written)} submissions (hidden tests removed)")
 
 
-def main(argv=None):
+def cmd_report(args):
+    from coursekit import report
+
+    assignment = _assignment(args.root, args.assignment)
+    paths = report.write_report(args.root, assignment, args.out)
+    data = json.loads(paths["json"].read_text())
+    counts = data["counts"]
+    print(f"{counts['submissions']} submissions: " + ", ".join(
+        f"{counts.get(k, 0)} {k}" for k in ("graded", "failed", "ungraded")))
+    for entry in data["submissions"]:
+        total = "-" if entry["total"] is None else f"{entry['total']:g}"
+        print(f"  {entry['student']:24} {entry['status']:9} {total:>6}  {entry['reason'] or ''}")
+    for key, path in paths.items():
+        print(f"{key}: {path}")
+
+
+def cmd_export(args):
+    from coursekit import report
+
+    assignment = _assignment(args.root, args.assignment)
+    print(f"grades: {report.export_grades(args.root, assignment, args.to)}")
+
+
+def cmd_collect_zip(args):
+    from coursekit import lms
+
+    assignment = _assignment(args.root, args.assignment)
+    students = lms.collect_zip(args.root, assignment, args.zip, args.regexp or lms.LMS_REGEXP)
+    print(f"collected {len(students)} students into submitted/: {', '.join(students)}")
+
+
+def _parser():
     parser = argparse.ArgumentParser(prog="coursekit", description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--root", default=None,
                         help="the course folder (default: found from the current folder)")
-    sub = parser.add_subparsers(dest="command", required=True)
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     sub.add_parser("release", help="regenerate release/ from source/").set_defaults(
         func=cmd_release)
-    sub.add_parser("demo", help="release, run the solved notebook, grade the samples"
-                   ).set_defaults(func=cmd_demo)
+    p = sub.add_parser("demo", help="release, run the solved notebook, a term of the samples")
+    p.add_argument("--samples", default=None, metavar="all|NAME,NAME",
+                   help=f"which samples (default: {','.join(demo.DEMO_SAMPLES)})")
+    p.add_argument("--workers", type=int, default=None, help="parallel graders (default: cores)")
+    p.set_defaults(func=cmd_demo)
     p = sub.add_parser("grade-samples", help="grade the sample submissions")
     p.add_argument("--work", default="out/samples", help="scratch course folder (emptied)")
     p.add_argument("--sample", action="append", help="only this sample (repeatable)")
+    p.add_argument("--workers", type=int, default=None, help="parallel graders (default: cores)")
     p.set_defaults(func=cmd_grade_samples)
-    args = parser.parse_args(argv)
+    p = sub.add_parser("autograde", help="autograde every submission in parallel")
+    p.add_argument("assignment")
+    p.add_argument("--workers", type=int, default=None, help="local Dask workers (default: cores)")
+    p.add_argument("--scheduler", default=None, metavar="ADDRESS",
+                   help="an existing Dask scheduler, e.g. tcp://host:8786")
+    p.add_argument("--student", nargs="+", default=None, metavar="ID",
+                   help="only these students")
+    p.add_argument("--force", action="store_true", help="regrade graded submissions too")
+    p.add_argument("--timeout", type=float, default=None,
+                   help="seconds allowed per submission (default: no limit)")
+    p.add_argument("--quiet", action="store_true", help="no progress bar")
+    p.set_defaults(func=cmd_autograde)
+    p = sub.add_parser("feedback", help="feedback HTML without hidden tests")
+    p.add_argument("assignment")
+    p.add_argument("--student", nargs="+", default=None, metavar="ID")
+    p.set_defaults(func=cmd_feedback)
+    p = sub.add_parser("report", help="grade report: JSON, HTML, histogram")
+    p.add_argument("assignment")
+    p.add_argument("--out", default=None, help="folder (default: reports/<assignment>/)")
+    p.set_defaults(func=cmd_report)
+    p = sub.add_parser("export", help="grades.csv with nbgrader export")
+    p.add_argument("assignment")
+    p.add_argument("--to", default="grades.csv", help="CSV file (default: grades.csv)")
+    p.set_defaults(func=cmd_export)
+    p = sub.add_parser("collect-zip", help="collect an LMS zip of submissions")
+    p.add_argument("assignment")
+    p.add_argument("zip", help="the zip downloaded from the LMS")
+    p.add_argument("--regexp", default=None,
+                   help="file-name regular expression with (?P<student_id>) and (?P<file_id>)")
+    p.set_defaults(func=cmd_collect_zip)
+    return parser
+
+
+def main(argv=None):
+    """Run the command line ``argv``; return the exit status (2: usage error)."""
+    parser = _parser()
     try:
-        args.root = course.find_course_root(args.root)
+        args = parser.parse_args(argv)
+    except SystemExit as exit_:  # argparse printed the usage and the error
+        return exit_.code
+    try:
+        # an explicit --root wins over $COURSEKIT_ROOT; nbgrader always runs in the course
+        given = args.root and course.is_course_root(args.root)
+        args.root = Path(args.root).resolve() if given else course.find_course_root(args.root)
         return args.func(args) or 0
-    except (FileNotFoundError, ValueError, grading.NbgraderError) as err:
-        print(f"coursekit: {err}", file=sys.stderr)
+    except (UsageError, FileNotFoundError, ValueError) as err:
+        print(f"coursekit {args.command}: {err}", file=sys.stderr)
         return 2
+    except grading.NbgraderError as err:
+        print(f"coursekit {args.command}: {err}", file=sys.stderr)
+        return 1
 
 
 if __name__ == "__main__":

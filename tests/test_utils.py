@@ -85,7 +85,7 @@ def test_does_the_memory_fraction_cap_this_process(monkeypatch):
     total = torch.cuda.get_device_properties(device).total_memory
     with pytest.raises(torch.OutOfMemoryError):
         torch.empty(int(total * 0.05), dtype=torch.uint8, device=device)
-    torch.cuda.set_per_process_memory_fraction(1.0, device)
+    torch.cuda.set_per_process_memory_fraction(1.0, torch.cuda.current_device())
 
 
 @pytest.mark.gpu

@@ -70,7 +70,8 @@ def _apply_memory_fraction(device):
     if not 0.0 < fraction <= 1.0:
         raise ValueError(f"{MEMORY_FRACTION_ENV}={text!r} must be a number in (0, 1], "
                          f"e.g. 0.25 for four kernels sharing one GPU; or unset it.")
-    torch.cuda.set_per_process_memory_fraction(fraction, device)
+    index = device.index if device.index is not None else torch.cuda.current_device()
+    torch.cuda.set_per_process_memory_fraction(fraction, index)
 
 
 def set_deterministic():

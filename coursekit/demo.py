@@ -1,0 +1,177 @@
+"""The instructor's whole job on the sample submissions, as ``coursekit demo`` runs it.
+
+``run_pipeline`` takes a scratch copy of the course through every step of a real term:
+release (``nbgrader generate_assignment``), hand out and collect through nbgrader's exchange
+(``release_assignment``, each sample student's ``fetch_assignment`` and ``submit``,
+``collect``), autograde in parallel, feedback without hidden tests, ``grades.csv`` from
+``nbgrader export`` and the grade report; then it compares each sample's scores with its
+``expected.json``. ``grade_samples`` is the short way (submissions written straight into
+``submitted/``) that the test suite uses.
+
+    coursekit demo                   # out/demo/: executed notebook, scratch course, a table
+    coursekit demo --samples all     # every sample (slow on 2 cores)
+"""
+import json
+import os
+import shutil
+from pathlib import Path
+
+from coursekit import course, exchange, feedback, grading, report, samples
+
+__all__ = ["ASSIGNMENT", "DEMO_SAMPLES", "RUN_OUTPUTS", "release", "autograde",
+           "compare_with_expected", "grade_samples", "run_pipeline", "execute_notebook",
+           "format_table", "fresh_folder"]
+
+ASSIGNMENT = "two_layer_net"
+
+# The demo's default subset: a blank notebook, a correct one, a bug that hidden tests diagnose
+# and a poor checkpoint (partial model credit); ``--samples all`` grades every sample.
+DEMO_SAMPLES = ("blank", "correct_compact", "max_shift_overwrites", "model_poor")
+
+# Files a run of the solved notebook leaves beside it; released, they would hand students the
+# instructor's results (nbgrader copies every non-notebook file of source/ into the release).
+RUN_OUTPUTS = ("best_model.pt",)
+
+
+def release(root, assignment_id=ASSIGNMENT):
+    """Regenerate ``release/<assignment>/`` in the course at ``root``; return the folder.
+
+    Raises:
+        ValueError: ``source/<assignment>/`` holds a file that a run of the notebook wrote.
+    """
+    source = Path(root) / "source" / assignment_id
+    stray = [name for name in RUN_OUTPUTS if (source / name).exists()]
+    if stray:
+        raise ValueError(f"{source} holds {', '.join(stray)}, written by running the solved "
+                         f"notebook there; nbgrader would copy it to every student. Delete it "
+                         f"(or move it elsewhere) and release again.")
+    grading.run_nbgrader(root, "generate_assignment", assignment_id, "--force")
+    return Path(root) / "release" / assignment_id
+
+
+def autograde(course_root, assignment_id, **options):
+    """:func:`coursekit.parallel.autograde_batch` (imported here: it pulls in Dask)."""
+    from coursekit.parallel import autograde_batch
+
+    return autograde_batch(course_root, assignment_id, **options)
+
+
+def compare_with_expected(course_root, assignment_id, samples_dir, names, status=None):
+    """Each sample's group scores against its ``expected.json`` on this device.
+
+    Returns:
+        dict sample -> {"groups", "expected", "messages", "ok", "status", "reason"}; ``ok``
+        says whether the groups equal the expected scores (``scores_cuda`` on CUDA, if given).
+    """
+    from usefuns.utils import get_device
+
+    grades = grading.read_grades(course_root, assignment_id)
+    device = get_device().type
+    results = {}
+    for name in names:
+        expected = samples.load_expected(samples_dir, name)
+        want = expected.get(f"scores_{device}", expected.get("scores"))
+        got = grades.get(name, {}).get("groups")
+        graded = Path(course_root) / "autograded" / name / assignment_id
+        notebook = graded / f"{assignment_id}.ipynb"
+        messages = grading.failure_messages(notebook) if notebook.exists() else {}
+        entry = (status or {}).get(name, {})
+        if not notebook.exists():
+            got = None  # not graded: zeros left in the gradebook by a failed run don't count
+        results[name] = {"groups": got, "expected": want, "messages": messages,
+                         "ok": got is not None and want is not None and got == want,
+                         "status": entry.get("status"), "reason": entry.get("reason")}
+    return results
+
+
+def grade_samples(root, work, assignment_id=ASSIGNMENT, names=None, workers=None):
+    """Grade sample submissions with real nbgrader (in parallel) in a scratch copy of the course.
+
+    Args:
+        root: the course folder (the kit's top folder).
+        work: an empty folder for the scratch course.
+        names: sample names (default: all of ``assignments/<id>/samples/``).
+        workers: parallel graders (default: one per core).
+
+    Returns:
+        dict sample -> {"groups": ..., "expected": ..., "messages": ..., "ok": bool, ...} where
+        ``ok`` says whether the groups equal the sample's expected scores on this device.
+    """
+    scratch = course.copy_course(root, work)
+    release(scratch, assignment_id)
+    samples_dir = scratch / "assignments" / assignment_id / "samples"
+    names = list(names or samples.list_samples(samples_dir))
+    for name in names:
+        samples.write_submission(scratch, assignment_id, samples_dir, name)
+    status = autograde(scratch, assignment_id, workers=workers, force=True, progress=False)
+    return compare_with_expected(scratch, assignment_id, samples_dir, names, status)
+
+
+def run_pipeline(root, work, names=DEMO_SAMPLES, assignment_id=ASSIGNMENT, workers=None,
+                 say=lambda message: None):
+    """Release, exchange, autograde, feedback, export and report in a scratch course.
+
+    Args:
+        root: the course to copy (its ``nbgrader_config.py``, ``source/``, ``assignments/``).
+        work: an empty folder; gets ``course/`` (with the exchange in ``course/exchange``)
+            and ``homes/<student>/`` (each sample student's folder).
+        names: the samples; each becomes the student of that name.
+        workers: parallel graders (default: one per core).
+        say: called with a line of progress for each step.
+
+    Returns:
+        (results as :func:`compare_with_expected` gives them, the scratch course path).
+    """
+    work = Path(work)
+    scratch = course.copy_course(root, work / "course")
+    samples_dir = scratch / "assignments" / assignment_id / "samples"
+    names = list(names)
+    say(f"  release in the scratch course {scratch}")
+    release(scratch, assignment_id)
+    say(f"  exchange: release_assignment, fetch + submit by {len(names)} students, collect")
+    exchange.hand_in_samples(scratch, assignment_id, samples_dir, names,
+                             scratch / "exchange", work / "homes", jobs=workers)
+    say(f"  autograde ({workers or 'one per core'} workers)")
+    status = autograde(scratch, assignment_id, workers=workers, force=True, progress=False)
+    say("  feedback (hidden tests removed), grades.csv, grade report")
+    feedback.generate_feedback(scratch, assignment_id)
+    report.export_grades(scratch, assignment_id, scratch / "grades.csv")
+    report.write_report(scratch, assignment_id)
+    return compare_with_expected(scratch, assignment_id, samples_dir, names, status), scratch
+
+
+def execute_notebook(root, notebook, dest):
+    """Run ``notebook`` in the folder of ``dest`` (its outputs land there), save it as ``dest``."""
+    import nbformat
+    from nbclient import NotebookClient
+
+    dest = Path(dest)
+    dest.parent.mkdir(parents=True, exist_ok=True)
+    nb = nbformat.read(notebook, as_version=4)
+    os.environ[course.ROOT_ENV] = str(root)  # the kernel's hidden checks find assignments/
+    NotebookClient(nb, timeout=600, kernel_name="python3",
+                   resources={"metadata": {"path": str(dest.parent)}}).execute()
+    nbformat.write(nb, dest)
+    return dest
+
+
+def format_table(results):
+    """The samples' group scores and whether each is the expected one, as lines of text."""
+    groups = sorted({g for r in results.values() for g in (r["groups"] or {})})
+    lines = [f"{'sample':24}" + "".join(f"{g:>9}" for g in groups) + "   expected?"]
+    for name, r in results.items():
+        row = "".join(f"{(r['groups'] or {}).get(g, '-'):>9}" for g in groups)
+        verdict = "yes" if r["ok"] else "NO, expected " + json.dumps(r["expected"])
+        if r["groups"] is None:
+            verdict = f"NOT GRADED ({r.get('reason') or 'no graded notebook'})"
+        lines.append(f"{name:24}{row}   {verdict}")
+    return lines
+
+
+def fresh_folder(path):
+    """Empty ``path`` (created if missing) and return it."""
+    path = Path(path)
+    if path.exists():
+        shutil.rmtree(path)
+    path.mkdir(parents=True)
+    return path

@@ -1,0 +1,166 @@
+"""Feedback for students that never shows the hidden tests (nbgrader's #917 and #1363).
+
+Plain ``nbgrader generate_feedback`` renders the autograded notebook, in which the hidden tests
+are restored from the gradebook: every student would read them, and the tracebacks of failed
+hidden tests quote both the hidden cell and the instructor's check module. The preprocessor
+:class:`HideHiddenTests` runs inside nbgrader's feedback step and, from the hidden-test markers
+of the source cells (as stored in the gradebook) and of the notebook itself:
+
+* replaces every region between ``### BEGIN HIDDEN TESTS`` and ``### END HIDDEN TESTS`` by one
+  line, ``# (hidden tests)``; the visible part of the cell (its comment line) stays;
+* turns every error output of a test (grade) cell into ``ename: first line of evalue``, with no
+  traceback;
+* drops every output line, in every cell, that quotes a line of a hidden region (an answer that
+  prints ``inspect.getsource`` of its caller, or ``In``, shows nothing of them).
+
+    coursekit feedback two_layer_net      # feedback/<student>/two_layer_net/*.html
+"""
+import html
+from pathlib import Path
+
+from nbgrader.api import Gradebook, MissingEntry
+from nbgrader.preprocessors import NbGraderPreprocessor
+from traitlets import Integer, Unicode
+
+from coursekit import grading
+
+__all__ = ["HideHiddenTests", "FEEDBACK_PREPROCESSORS", "hidden_lines", "generate_feedback"]
+
+BEGIN, END = "### BEGIN HIDDEN TESTS", "### END HIDDEN TESTS"
+
+# GenerateFeedback's own list with ours after GetGrades (which only reads scores and comments).
+FEEDBACK_PREPROCESSORS = ["nbgrader.preprocessors.GetGrades",
+                          "coursekit.feedback.HideHiddenTests",
+                          "nbconvert.preprocessors.CSSHTMLHeaderPreprocessor"]
+
+
+def hidden_lines(source, begin=BEGIN, end=END):
+    """The lines of ``source`` inside hidden-test regions, markers included (stripped)."""
+    lines, inside = [], False
+    for line in source.splitlines():
+        if begin in line:
+            inside = True
+        if inside and line.strip():
+            lines.append(line.strip())
+        if end in line:
+            inside = False
+    return lines
+
+
+def _hide_regions(source, placeholder, begin=BEGIN, end=END):
+    """``source`` with each hidden region (markers included) replaced by ``placeholder``."""
+    kept, inside = [], False
+    for line in source.splitlines():
+        if begin in line:
+            inside = True
+            indent = line[:len(line) - len(line.lstrip())]
+            kept.append(indent + placeholder)
+        elif end in line and inside:
+            inside = False
+        elif not inside:
+            kept.append(line)
+    return "\n".join(kept)
+
+
+class HideHiddenTests(NbGraderPreprocessor):
+    """Strip hidden tests, their tracebacks and any output quoting them from a graded notebook.
+
+    Register it for ``GenerateFeedback`` (see :data:`FEEDBACK_PREPROCESSORS`).
+    """
+
+    begin_marker = Unicode(BEGIN, help="The line that opens a hidden-test region.").tag(
+        config=True)
+    end_marker = Unicode(END, help="The line that closes a hidden-test region.").tag(config=True)
+    placeholder = Unicode("# (hidden tests)",
+                          help="What the student sees in place of a hidden region.").tag(
+        config=True)
+    min_quoted_length = Integer(
+        8, help="Hidden lines shorter than this are too generic to scrub from outputs.").tag(
+        config=True)
+
+    def preprocess(self, nb, resources):
+        quoted = set()
+        for cell in nb.cells:
+            quoted.update(hidden_lines(cell.source, self.begin_marker, self.end_marker))
+        quoted.update(self._gradebook_hidden_lines(nb, resources))
+        self._quoted = sorted(line for line in quoted if len(line) >= self.min_quoted_length)
+        # a quoted line may reach the HTML escaped (text/html outputs)
+        self._quoted += sorted({html.escape(line) for line in self._quoted} - set(self._quoted))
+        return super().preprocess(nb, resources)
+
+    def _gradebook_hidden_lines(self, nb, resources):
+        """Hidden lines of this notebook's source cells as the gradebook stores them."""
+        info = resources.get("nbgrader", {})
+        if not {"db_url", "notebook", "assignment"} <= set(info):
+            return []
+        lines = []
+        with Gradebook(info["db_url"]) as gb:
+            for cell in nb.cells:
+                grade_id = cell.metadata.get("nbgrader", {}).get("grade_id")
+                if not grade_id:
+                    continue
+                try:
+                    stored = gb.find_source_cell(grade_id, info["notebook"], info["assignment"])
+                except MissingEntry:
+                    continue
+                lines += hidden_lines(stored.source, self.begin_marker, self.end_marker)
+        return lines
+
+    def preprocess_cell(self, cell, resources, cell_index):
+        is_grade = cell.metadata.get("nbgrader", {}).get("grade", False)
+        if cell.cell_type == "code" and self.begin_marker in cell.source:
+            cell.source = _hide_regions(cell.source, self.placeholder, self.begin_marker,
+                                        self.end_marker)
+        for output in cell.get("outputs", []):
+            if output.output_type == "error" and is_grade:
+                first = (output.get("evalue") or "").strip().splitlines()
+                output.evalue = self._scrub(first[0] if first else "")
+                output.traceback = [f"{output.ename}: {output.evalue}"]
+            elif output.output_type == "error":
+                output.evalue = self._scrub(output.get("evalue", ""))
+                output.traceback = [self._scrub(line) for line in output.get("traceback", [])]
+            elif output.output_type == "stream":
+                output.text = self._scrub(output.text)
+            if "data" in output:
+                for mime, value in output.data.items():
+                    if isinstance(value, str) and mime.startswith(("text/", "application/j")):
+                        output.data[mime] = self._scrub(value)
+        return cell, resources
+
+    def _scrub(self, text):
+        """``text`` without the lines that quote a hidden line, and no quote left inside."""
+        if not self._quoted or not text:
+            return text
+        lines = text.splitlines(keepends=True)
+        kept = [line for line in lines if not any(q in line for q in self._quoted)]
+        if len(kept) < len(lines):
+            kept.append("[output quoting hidden tests removed]\n")
+        return "".join(kept)
+
+
+def generate_feedback(course_root, assignment_id, students=None, force=True):
+    """Run ``nbgrader generate_feedback`` with :class:`HideHiddenTests` registered.
+
+    Args:
+        course_root: the course folder.
+        assignment_id: the assignment.
+        students: only these student ids (default: every autograded submission).
+        force: regenerate feedback that exists already.
+
+    Returns:
+        dict student id -> list of the feedback HTML files written for them.
+    """
+    listing = "[" + ", ".join(repr(name) for name in FEEDBACK_PREPROCESSORS) + "]"
+    args = ["generate_feedback", assignment_id, f"--GenerateFeedback.preprocessors={listing}"]
+    if force:
+        args.append("--force")
+    root = Path(course_root)
+    wanted = sorted(students) if students else sorted(
+        p.parent.name for p in root.glob(f"autograded/*/{assignment_id}"))
+    if students:  # nbgrader takes one student (glob) per run
+        for student in wanted:
+            grading.run_nbgrader(course_root, *args, "--student", student)
+    elif wanted:
+        grading.run_nbgrader(course_root, *args)
+    return {student: sorted(root.glob(f"feedback/{student}/{assignment_id}/*.html"))
+            for student in wanted}

@@ -1,0 +1,317 @@
+"""Parallel autograding on Dask (``coursekit.parallel``) against plain serial nbgrader.
+
+The slow tests grade four samples with real nbgrader: serially once (``serial_course``), in
+parallel on an embedded LocalCluster (``parallel_course``), and on a real ``dask scheduler`` with
+``dask worker`` processes on 127.0.0.1, one of which is SIGKILLed mid-batch.
+"""
+import json
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import threading
+import time
+from contextlib import contextmanager
+from pathlib import Path
+
+import nbformat
+import pytest
+
+from conftest import ASSIGNMENT, ROOT
+from coursekit import cli, course, grading, samples
+from coursekit.parallel import (_gpu_env, _task_env, autograde_batch, grade_submission,
+                                status_path)
+
+SUBSET = ["correct_compact", "blank", "reg_factor_one", "sgd_rebinds"]
+DASK = Path(sys.executable).parent / "dask"
+
+
+# ---------------------------------------------------------------- helpers
+
+def gradebook_dump(course_root):
+    """Everything autograde writes: {student: {notebook: grades, comments, penalty}, timestamp}."""
+    from nbgrader.api import Gradebook
+
+    dump = {}
+    with Gradebook(f"sqlite:///{Path(course_root) / 'gradebook.db'}") as gb:
+        for sub in gb.assignment_submissions(ASSIGNMENT):
+            dump[sub.student.id] = {"timestamp": sub.timestamp, "notebooks": {nb.name: {
+                "penalty": nb.late_submission_penalty,
+                "grades": {g.name: (g.auto_score, g.max_score, g.needs_manual_grade)
+                           for g in nb.grades},
+                "comments": {c.name: c.auto_comment for c in nb.comments},
+            } for nb in sub.notebooks}}
+    return dump
+
+
+def normalised(path, course_root):
+    """A graded notebook without run times, with each cell's stream outputs joined (their
+    chunking depends on timing) and with the course folder (in tracebacks) named COURSE."""
+    text = Path(path).read_text().replace(json.dumps(str(Path(course_root).resolve()))[1:-1],
+                                          "COURSE")
+    nb = json.loads(text)
+    for cell in nb["cells"]:
+        cell.get("metadata", {}).pop("execution", None)
+        outputs = []
+        for out in cell.get("outputs", []):
+            out = dict(out)
+            if out["output_type"] == "stream":
+                out["text"] = "".join(out["text"]) if isinstance(out["text"], list) else out["text"]
+                if outputs and outputs[-1].get("name") == out["name"]:
+                    outputs[-1]["text"] += out["text"]
+                    continue
+            outputs.append(out)
+        if "outputs" in cell:
+            cell["outputs"] = outputs
+    return nb
+
+
+def assert_same_grading(serial, parallel, students):
+    """Same gradebook entries cell by cell and the same autograded files (notebooks normalised)."""
+    want, got = gradebook_dump(serial), gradebook_dump(parallel)
+    for student in students:
+        assert got[student] == want[student], student
+        folder_s = serial / "autograded" / student / ASSIGNMENT
+        folder_p = parallel / "autograded" / student / ASSIGNMENT
+        names = sorted(p.name for p in folder_s.iterdir())
+        assert sorted(p.name for p in folder_p.iterdir()) == names, student
+        for name in names:
+            if name.endswith(".ipynb"):
+                assert (normalised(folder_p / name, parallel)
+                        == normalised(folder_s / name, serial)), (student, name)
+            else:
+                assert (folder_p / name).read_bytes() == (folder_s / name).read_bytes(), name
+
+
+def free_port():
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+@contextmanager
+def dask_cluster(n_workers, log_dir, scheduler_env=None):
+    """A real ``dask scheduler`` and ``n_workers`` ``dask worker --no-nanny`` processes on
+    127.0.0.1; yields (address, {worker name: Popen}, client). Each process leads its own
+    process group, which is killed at the end (orphaned nbgrader runs included)."""
+    from distributed import Client
+
+    address = f"tcp://127.0.0.1:{free_port()}"
+    procs, client = [], None
+
+    def start(args, name, env=None):
+        log = open(log_dir / f"{name}.log", "wb")
+        procs.append(subprocess.Popen([str(DASK), *args], stdout=log, stderr=subprocess.STDOUT,
+                                      env=dict(os.environ, **(env or {})),
+                                      start_new_session=True))
+        return procs[-1]
+    try:
+        start(["scheduler", "--host", "127.0.0.1", "--port", address.rsplit(":", 1)[1],
+               "--no-dashboard"], "scheduler", scheduler_env)
+        workers = {str(i): start(["worker", address, "--name", str(i), "--nthreads", "1",
+                                  "--no-nanny", "--no-dashboard", "--host", "127.0.0.1",
+                                  "--death-timeout", "60"], f"worker{i}")
+                   for i in range(n_workers)}
+        client = Client(address, timeout=120)
+        client.wait_for_workers(n_workers, timeout=180)
+        yield address, workers, client
+    finally:
+        if client is not None:
+            client.close()
+        for proc in reversed(procs):
+            try:
+                os.killpg(proc.pid, signal.SIGTERM)
+                proc.wait(timeout=20)
+            except ProcessLookupError:
+                pass
+            except subprocess.TimeoutExpired:
+                os.killpg(proc.pid, signal.SIGKILL)
+                proc.wait()
+
+
+# ---------------------------------------------------------------- fixtures
+
+@pytest.fixture(scope="module")
+def base_course(tmp_path_factory):
+    """A released scratch course with the SUBSET samples submitted, nothing graded."""
+    base = course.copy_course(ROOT, tmp_path_factory.mktemp("parallel") / "base")
+    cli.release(base, ASSIGNMENT)
+    samples_dir = base / "assignments" / ASSIGNMENT / "samples"
+    for name in SUBSET:
+        samples.write_submission(base, ASSIGNMENT, samples_dir, name)
+    return base
+
+
+@pytest.fixture(scope="module")
+def serial_course(base_course):
+    """The base course graded by one plain ``nbgrader autograde --force``."""
+    serial = base_course.parent / "serial"
+    shutil.copytree(base_course, serial)
+    grading.run_nbgrader(serial, "autograde", ASSIGNMENT, "--force")
+    return serial
+
+
+@pytest.fixture(scope="module")
+def parallel_course(base_course):
+    """The base course graded by ``autograde_batch`` on an embedded 2-worker LocalCluster."""
+    parallel = base_course.parent / "parallel"
+    shutil.copytree(base_course, parallel)
+    return parallel, autograde_batch(parallel, ASSIGNMENT, workers=2, progress=False)
+
+
+def copy_of(course_root, dest):
+    shutil.copytree(course_root, dest)
+    return dest
+
+
+# ---------------------------------------------------------------- fast tests
+
+def test_does_each_local_worker_get_its_own_gpu_or_a_share_of_one():
+    env = _gpu_env(["0", "1", "2"], 2)
+    assert env["0"] == {"USEFUNS_DEVICE": "cuda:0", "USEFUNS_CUDA_MEMORY_FRACTION": "0.450"}
+    assert env["1"] == {"USEFUNS_DEVICE": "cuda:1"}
+    assert env["2"]["USEFUNS_DEVICE"] == "cuda:0"
+    assert _gpu_env(["0", "1"], 0) == {}
+    assert _gpu_env(["tcp://10.0.0.1:4000"], 2) == {}  # unnamed workers keep their own env
+
+
+def test_do_tasks_split_the_cores_between_the_workers_of_a_host():
+    cores = len(os.sched_getaffinity(0))
+    env = _task_env({"slots": {"tcp://127.0.0.1": 2}}, "0", "tcp://127.0.0.1")
+    assert env["OMP_NUM_THREADS"] == env["MKL_NUM_THREADS"] == str(max(1, cores // 2))
+    crowded = _task_env({"slots": {"h": 10 * cores}}, "0", "h")
+    assert crowded["OMP_NUM_THREADS"] == "1"
+
+
+def test_does_a_task_report_garbage_input_instead_of_raising():
+    result = grade_submission(b"not a tar", b"", b"", ASSIGNMENT, "nobody")
+    assert result["ok"] is False and "ReadError" in result["reason"]
+    assert result["seconds"] >= 0 and result["files"] == {}
+
+
+def test_does_an_unreleased_course_raise_and_say_how_to_fix_it(tmp_path):
+    with pytest.raises(FileNotFoundError, match="coursekit release"):
+        autograde_batch(course.copy_course(ROOT, tmp_path / "bare"), ASSIGNMENT)
+
+
+# ---------------------------------------------------------------- slow: real nbgrader
+
+@pytest.mark.slow
+def test_does_parallel_grading_equal_serial_nbgrader_cell_by_cell(serial_course,
+                                                                 parallel_course):
+    parallel, run = parallel_course
+    assert {s: e["status"] for s, e in run.items()} == {s: "graded" for s in SUBSET}
+    assert grading.read_grades(parallel, ASSIGNMENT) == grading.read_grades(serial_course,
+                                                                           ASSIGNMENT)
+    assert_same_grading(serial_course, parallel, SUBSET)
+    saved = json.loads(status_path(parallel, ASSIGNMENT).read_text())
+    assert saved == run and all(e["worker"].startswith("tcp://") for e in run.values())
+
+
+@pytest.mark.slow
+def test_does_a_rerun_skip_graded_students_and_regrade_only_what_is_missing(parallel_course,
+                                                                           tmp_path):
+    rerun = copy_of(parallel_course[0], tmp_path / "rerun")
+    with pytest.raises(ValueError, match="no submitted"):
+        autograde_batch(rerun, ASSIGNMENT, students=["ghost"])
+    before = gradebook_dump(rerun)
+    run = autograde_batch(rerun, ASSIGNMENT, workers=1, progress=False)
+    assert {e["status"] for e in run.values()} == {"skipped"}
+    assert gradebook_dump(rerun) == before
+    assert json.loads(status_path(rerun, ASSIGNMENT).read_text()) == parallel_course[1]
+
+    shutil.rmtree(rerun / "autograded" / "blank")  # graded before, but its notebook is gone
+    run = autograde_batch(rerun, ASSIGNMENT, workers=1, progress=False)
+    assert run["blank"]["status"] == "graded"
+    assert {run[s]["status"] for s in SUBSET if s != "blank"} == {"skipped"}
+    assert gradebook_dump(rerun) == before
+    assert (rerun / "autograded" / "blank" / ASSIGNMENT / f"{ASSIGNMENT}.ipynb").is_file()
+
+
+@pytest.mark.slow
+def test_is_a_broken_submission_recorded_as_failed_without_stopping_the_others(base_course,
+                                                                             tmp_path):
+    broken = copy_of(base_course, tmp_path / "broken")
+    for student in SUBSET[2:]:
+        shutil.rmtree(broken / "submitted" / student)
+    bad = broken / "submitted" / "not_json" / ASSIGNMENT
+    shutil.copytree(broken / "submitted" / "blank" / ASSIGNMENT, bad)
+    (bad / f"{ASSIGNMENT}.ipynb").write_text("{ this is not a notebook")
+    dies = broken / "submitted" / "kernel_dies" / ASSIGNMENT
+    shutil.copytree(broken / "submitted" / "blank" / ASSIGNMENT, dies)
+    nb = nbformat.read(dies / f"{ASSIGNMENT}.ipynb", as_version=4)
+    answer = next(c for c in nb.cells if c.metadata.get("nbgrader", {}).get("solution")
+                  and c.cell_type == "code")
+    answer.source = "import os\nos._exit(1)  # the kernel dies\n" + answer.source
+    nbformat.write(nb, dies / f"{ASSIGNMENT}.ipynb")
+
+    run = autograde_batch(broken, ASSIGNMENT, workers=2, progress=False)
+    assert run["not_json"]["status"] == "failed"
+    assert "not valid JSON" in run["not_json"]["reason"]
+    assert run["kernel_dies"]["status"] == "failed"
+    assert "kernel died" in run["kernel_dies"]["reason"], run["kernel_dies"]["reason"]
+    assert run["blank"]["status"] == run["correct_compact"]["status"] == "graded"
+    assert grading.read_grades(broken, ASSIGNMENT)["correct_compact"]["total"] > 0
+    assert (status_path(broken, ASSIGNMENT).parent / ASSIGNMENT / "not_json.log").is_file()
+    assert not (broken / "autograded" / "not_json").exists()
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("lean", [True, False])
+def test_is_a_submission_that_runs_too_long_stopped_and_reported(base_course, lean):
+    from coursekit import parallel
+
+    root = base_course
+    course_tar = parallel._pack([root / "nbgrader_config.py", root / "source" / ASSIGNMENT,
+                                 root / "assignments" / ASSIGNMENT], root)
+    submission = parallel._pack([root / "submitted" / "blank" / ASSIGNMENT],
+                                root / "submitted" / "blank")
+    try:
+        result = grade_submission(course_tar, (root / "gradebook.db").read_bytes(), submission,
+                                  ASSIGNMENT, "blank", timeout=3, lean=lean)
+    finally:
+        if parallel._ZYGOTE["proc"] is not None:  # this test ran it in the pytest process
+            parallel._ZYGOTE["proc"].kill()
+            parallel._ZYGOTE["proc"].wait()
+    assert result["ok"] is False and "timed out after 3" in result["reason"]
+    assert result["seconds"] < 60
+
+
+@pytest.mark.slow
+def test_does_killing_a_worker_mid_batch_lose_nothing(base_course, serial_course, tmp_path):
+    killed = copy_of(base_course, tmp_path / "killed")
+    logs = tmp_path / "logs"
+    logs.mkdir()
+    # allowed-failures 0: the task on the killed worker is not retried but reported as
+    # KilledWorker, so that the rerun below has something to grade
+    env = {"DASK_DISTRIBUTED__SCHEDULER__ALLOWED_FAILURES": "0"}
+    with dask_cluster(2, logs, scheduler_env=env) as (address, workers, client):
+        outcome = {}
+        batch = threading.Thread(target=lambda: outcome.update(
+            run=autograde_batch(killed, ASSIGNMENT, scheduler=address, progress=False)))
+        batch.start()
+        names = {str(info["name"]): addr
+                 for addr, info in client.scheduler_info()["workers"].items()}
+        deadline = time.monotonic() + 300
+        while not client.processing().get(names["0"]) and time.monotonic() < deadline:
+            time.sleep(0.2)
+        time.sleep(3)  # its nbgrader and kernel are running now
+        workers["0"].send_signal(signal.SIGKILL)
+        batch.join(timeout=900)
+        assert not batch.is_alive(), "the batch did not finish after a worker died"
+        run = outcome["run"]
+        assert set(run) == set(SUBSET)
+        failed = {s: e for s, e in run.items() if e["status"] == "failed"}
+        assert failed, "the killed worker's submission was neither retried nor reported"
+        for entry in failed.values():
+            assert "KilledWorker" in entry["reason"], entry
+        assert all(e["status"] == "graded" for s, e in run.items() if s not in failed)
+
+        rerun = autograde_batch(killed, ASSIGNMENT, scheduler=address, progress=False)
+    assert {s: rerun[s]["status"] for s in failed} == {s: "graded" for s in failed}
+    assert {rerun[s]["status"] for s in SUBSET if s not in failed} == {"skipped"}
+    saved = json.loads(status_path(killed, ASSIGNMENT).read_text())
+    assert {s: e["status"] for s, e in saved.items()} == {s: "graded" for s in SUBSET}
+    assert_same_grading(serial_course, killed, SUBSET)
