@@ -49,7 +49,13 @@ from coursekit.course import is_course_root
 __all__ = ["autograde_batch", "grade_submission", "status_path", "STATUS_DIR"]
 
 STATUS_DIR = "coursekit_status"
-THREAD_VARS = ("OMP_NUM_THREADS", "MKL_NUM_THREADS")
+THREAD_VARS = ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS")
+# A local worker only waits for nbgrader: Dask's statistical profiler (100 samples a second) and
+# its fast monitors would take ~5% of a core each from the kernels for nothing.
+QUIET_WORKERS = {"distributed.worker.profile.enabled": False,
+                 "distributed.admin.system-monitor.interval": "2s",
+                 "distributed.worker.memory.monitor-interval": "1s",
+                 "distributed.admin.tick.interval": "500ms"}
 _ENV_LOCK = threading.Lock()  # run_nbgrader reads os.environ: one task at a time per process
 
 
@@ -443,11 +449,11 @@ def _connect(workers, scheduler):
     import dask
 
     n = workers or os.cpu_count() or 1
-    # the workers only wait for nbgrader: their statistical profiler (100 samples a second)
-    # would take CPU from the kernels for nothing
-    with dask.config.set({"distributed.worker.profile.enabled": False}):
+    with dask.config.set(QUIET_WORKERS):
+        # no dashboard; the scheduler's small HTTP server (health checks) on a free port
         cluster = LocalCluster(n_workers=n, threads_per_worker=1, processes=True,
-                               dashboard_address=None)
+                               dashboard_address=None,
+                               scheduler_kwargs={"dashboard_address": "127.0.0.1:0"})
     return Client(cluster), cluster
 
 
@@ -504,6 +510,8 @@ def autograde_batch(course_root, assignment_id, *, workers=None, scheduler=None,
     path = status_path(root, assignment_id)
     status = json.loads(path.read_text()) if path.is_file() else {}
     run, todo = {}, []
+    # longest first (by their last run; new ones first of all): fewer idle workers at the end
+    found.sort(key=lambda s: -(status.get(s) or {}).get("seconds", float("inf")))
     for student in found:
         if not force and _graded_before(root, assignment_id, student, status.get(student),
                                         notebooks):

@@ -5,16 +5,6 @@ large ones.
 import torch
 
 
-def nn_forward_pass(params, X):
-    W1, b1 = params['W1'], params['b1']
-    W2, b2 = params['W2'], params['b2']
-    score1 = X @ W1 + b1
-    hidden = torch.max(torch.zeros_like(score1), score1)
-    score2 = hidden @ W2 + b2
-    scores = score2
-    return scores, hidden
-
-
 def nn_forward_backward(params, X, y=None, reg=0.0):
     W1, b1 = params['W1'], params['b1']
     W2, b2 = params['W2'], params['b2']
@@ -49,45 +39,3 @@ def nn_forward_backward(params, X, y=None, reg=0.0):
     grads['b1'] = db1
     grads['b2'] = db2
     return loss, grads
-
-
-def nn_train(params, loss_func, pred_func, X, y, X_val, y_val, learning_rate=1e-3,
-             learning_rate_decay=0.95, reg=5e-6, num_iters=100, batch_size=200, verbose=False):
-    num_train = X.shape[0]
-    iterations_per_epoch = max(num_train // batch_size, 1)
-    loss_history, train_acc_history, val_acc_history = [], [], []
-    for it in range(num_iters):
-        idx = torch.randint(num_train, (batch_size,), device=X.device)
-        X_batch, y_batch = X[idx], y[idx]
-        loss, grads = loss_func(params, X_batch, y=y_batch, reg=reg)
-        loss_history.append(loss.item())
-        W1, b1 = params['W1'], params['b1']
-        W2, b2 = params['W2'], params['b2']
-        W1 -= learning_rate * grads['W1']
-        W2 -= learning_rate * grads['W2']
-        b1 -= learning_rate * grads['b1']
-        b2 -= learning_rate * grads['b2']
-        params['W1'], params['b1'] = W1, b1
-        params['W2'], params['b2'] = W2, b2
-        if verbose and it % 100 == 0:
-            print(f"iteration {it} / {num_iters}: loss {loss.item():f}")
-        if it % iterations_per_epoch == 0:
-            y_train_pred = pred_func(params, loss_func, X_batch)
-            train_acc_history.append((y_train_pred == y_batch).float().mean().item())
-            y_val_pred = pred_func(params, loss_func, X_val)
-            val_acc_history.append((y_val_pred == y_val).float().mean().item())
-            learning_rate *= learning_rate_decay
-    return {"loss_history": loss_history, "train_acc_history": train_acc_history,
-            "val_acc_history": val_acc_history}
-
-
-def nn_predict(params, loss_func, X):
-    W1, b1 = params['W1'], params['b1']
-    W2, b2 = params['W2'], params['b2']
-    # Compute the forward pass
-    score1 = X @ W1 + b1
-    hidden = torch.max(torch.zeros_like(score1), score1)
-    score2 = hidden @ W2 + b2
-    scores = score2
-    _, y_pred = torch.max(scores, dim=1)
-    return y_pred

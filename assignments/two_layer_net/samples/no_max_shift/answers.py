@@ -4,14 +4,6 @@ large ones.
 import torch
 
 
-def nn_forward_pass(params, X):
-    W1, b1 = params["W1"], params["b1"]
-    W2, b2 = params["W2"], params["b2"]
-    hidden = (X @ W1 + b1).clamp(min=0)  # (N, H)
-    scores = hidden @ W2 + b2  # (N, C)
-    return scores, hidden
-
-
 def nn_forward_backward(params, X, y=None, reg=0.0):
     W1, b1 = params["W1"], params["b1"]
     W2, b2 = params["W2"], params["b2"]
@@ -35,32 +27,3 @@ def nn_forward_backward(params, X, y=None, reg=0.0):
     grads["W1"] = X.t() @ dhidden + 2 * reg * W1
     grads["b1"] = dhidden.sum(dim=0)
     return loss, grads
-
-
-def nn_train(params, loss_func, pred_func, X, y, X_val, y_val, learning_rate=1e-3,
-             learning_rate_decay=0.95, reg=5e-6, num_iters=100, batch_size=200, verbose=False):
-    num_train = X.shape[0]
-    iterations_per_epoch = max(num_train // batch_size, 1)
-    loss_history, train_acc_history, val_acc_history = [], [], []
-    for it in range(num_iters):
-        idx = torch.randint(num_train, (batch_size,), device=X.device)
-        X_batch, y_batch = X[idx], y[idx]
-        loss, grads = loss_func(params, X_batch, y=y_batch, reg=reg)
-        loss_history.append(loss.item())
-        for k in params:
-            params[k] -= learning_rate * grads[k]
-        if verbose and it % 100 == 0:
-            print(f"iteration {it} / {num_iters}: loss {loss.item():f}")
-        if it % iterations_per_epoch == 0:
-            y_train_pred = pred_func(params, loss_func, X_batch)
-            train_acc_history.append((y_train_pred == y_batch).float().mean().item())
-            y_val_pred = pred_func(params, loss_func, X_val)
-            val_acc_history.append((y_val_pred == y_val).float().mean().item())
-            learning_rate *= learning_rate_decay
-    return {"loss_history": loss_history, "train_acc_history": train_acc_history,
-            "val_acc_history": val_acc_history}
-
-
-def nn_predict(params, loss_func, X):
-    scores = loss_func(params, X)  # (N, C)
-    return torch.argmax(scores, dim=1)

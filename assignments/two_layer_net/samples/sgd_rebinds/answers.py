@@ -4,40 +4,6 @@ params never change.
 import torch
 
 
-def nn_forward_pass(params, X):
-    W1, b1 = params["W1"], params["b1"]
-    W2, b2 = params["W2"], params["b2"]
-    hidden = (X @ W1 + b1).clamp(min=0)  # (N, H)
-    scores = hidden @ W2 + b2  # (N, C)
-    return scores, hidden
-
-
-def nn_forward_backward(params, X, y=None, reg=0.0):
-    W1, b1 = params["W1"], params["b1"]
-    W2, b2 = params["W2"], params["b2"]
-    scores, hidden = nn_forward_pass(params, X)
-    if y is None:
-        return scores
-    N = X.shape[0]
-    rows = torch.arange(N, device=X.device)
-    shifted = scores - scores.max(dim=1, keepdim=True).values  # (N, C)
-    exp_scores = shifted.exp()
-    probs = exp_scores / exp_scores.sum(dim=1, keepdim=True)  # (N, C)
-    loss = -torch.log(probs[rows, y]).mean()
-    loss = loss + reg * (torch.sum(W1 * W1) + torch.sum(W2 * W2))
-    dscores = probs.clone()  # (N, C)
-    dscores[rows, y] -= 1
-    dscores /= N
-    grads = {}
-    grads["W2"] = hidden.t() @ dscores + 2 * reg * W2
-    grads["b2"] = dscores.sum(dim=0)
-    dhidden = dscores @ W2.t()  # (N, H)
-    dhidden = dhidden * (hidden > 0)
-    grads["W1"] = X.t() @ dhidden + 2 * reg * W1
-    grads["b1"] = dhidden.sum(dim=0)
-    return loss, grads
-
-
 def nn_train(params, loss_func, pred_func, X, y, X_val, y_val, learning_rate=1e-3,
              learning_rate_decay=0.95, reg=5e-6, num_iters=100, batch_size=200, verbose=False):
     num_train = X.shape[0]
@@ -59,8 +25,3 @@ def nn_train(params, loss_func, pred_func, X, y, X_val, y_val, learning_rate=1e-
             learning_rate *= learning_rate_decay
     return {"loss_history": loss_history, "train_acc_history": train_acc_history,
             "val_acc_history": val_acc_history}
-
-
-def nn_predict(params, loss_func, X):
-    scores = loss_func(params, X)  # (N, C)
-    return torch.argmax(scores, dim=1)
