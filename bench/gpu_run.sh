@@ -32,6 +32,6 @@ step fast 100 python3 -m pytest -m "not slow" -q -p no:cacheprovider -o addopts=
 step nbval 100 python3 -m pytest tests/test_notebook.py -q -p no:cacheprovider
 step samples 180 python3 -m pytest tests/test_autograde.py -q -p no:cacheprovider
 step bench_notebook 90 python3 bench/notebook.py --runs 1
-step bench_autograde 150 python3 bench/autograde.py --copies 1 --workers 8 --no-serial-one-thread \
+step bench_autograde 150 python3 bench/autograde.py --copies 1 --workers 8 --quick \
   --repeat 2 --json "$OUT/bench_autograde.json"
 grep -h -E "passed|failed|error" "$OUT"/fast.log "$OUT"/nbval.log "$OUT"/samples.log | tail -n 6
