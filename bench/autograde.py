@@ -6,7 +6,8 @@
 
 Builds a scratch course (``copy_course`` + ``coursekit release``), writes ``--copies`` copies of
 the chosen samples as students ``<sample>-<k>`` and grades the same submissions, each time in a
-fresh copy of that course, in four ways, one after the other (``--rounds`` times):
+fresh copy of that course, in four ways, one after the other (``--rounds`` times, every other
+round in reverse order):
 
 - ``serial``: one plain ``nbgrader autograde <a> --force`` (nbgrader's way);
 - ``parallel``: ``autograde_batch(workers=N)`` (lean start: nbgrader forked from a preloaded
@@ -152,7 +153,8 @@ def main(argv=None):
         same = True
         for round_ in range(args.rounds):
             cells = {}
-            for run, grade in runs.items():
+            order = list(runs.items())  # every other round backwards: drifting load evens out
+            for run, grade in (order if round_ % 2 == 0 else order[::-1]):
                 folder = work / f"{run}-{round_}"
                 shutil.copytree(base, folder)
                 info = report["runs"][run]
