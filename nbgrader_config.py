@@ -35,3 +35,18 @@ c.Autograde.exclude_overwriting = {"two_layer_net": ["best_model.pt"]}
 # A runaway print loop or traceback is cut short in the graded notebook.
 c.LimitOutput.max_lines = 1000
 c.LimitOutput.max_traceback = 100
+
+# A kernel that dies (os._exit, a segfault, out of memory), hangs past Execute.timeout or
+# poisons its CUDA context costs only the cell it was running: RecoveringExecute (nbgrader's
+# Execute plus restarts) gives that cell an error, starts a fresh kernel, runs the cells above
+# again and goes on; every incident is kept in the notebook's metadata. It replaces Execute for
+# every ``nbgrader autograde``, plain or through ``coursekit autograde``.
+import os  # noqa: E402
+
+from coursekit.execute import autograde_preprocessors  # noqa: E402
+
+c.Autograde.autograde_preprocessors = autograde_preprocessors()
+c.RecoveringExecute.max_restarts = 3  # fresh kernels a notebook may get; then the rest is not run
+# Tests may shorten the per-cell limit (a hanging sample then costs seconds, not 3 minutes).
+if os.environ.get("COURSEKIT_CELL_TIMEOUT"):
+    c.Execute.timeout = int(os.environ["COURSEKIT_CELL_TIMEOUT"])

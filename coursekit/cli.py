@@ -90,9 +90,23 @@ def cmd_autograde(args):
     if args.workers and args.scheduler:
         raise UsageError("give --workers (a local cluster) or --scheduler (an existing one), "
                          "not both")
+    if args.no_sandbox and args.require_sandbox:
+        raise UsageError("give --no-sandbox or --require-sandbox, not both")
+    from coursekit import sandbox
+
+    overrides = {key: getattr(args, key) for key in ("memory", "cpu_seconds", "file_size",
+                                                      "scratch_size", "processes", "open_files")}
+    overrides["enabled"] = False if args.no_sandbox else (True if args.require_sandbox else None)
+    try:
+        settings = sandbox.limits_from_config(args.root / "nbgrader_config.py", overrides)
+    except ValueError as err:
+        raise UsageError(str(err)) from None
+    _, message = sandbox.check()
+    if settings["enabled"] is not False:
+        print(message, file=sys.stderr)  # loud when bwrap is missing
     status = demo.autograde(args.root, assignment, workers=args.workers,
                             scheduler=args.scheduler, students=args.student, force=args.force,
-                            progress=not args.quiet, timeout=args.timeout)
+                            progress=not args.quiet, timeout=args.timeout, sandbox=overrides)
     counts = {k: sum(e["status"] == k for e in status.values())
               for k in ("graded", "failed", "skipped")}
     print(f"{assignment}: {counts['graded']} graded, {counts['failed']} failed, "
@@ -175,6 +189,20 @@ def _parser():
     p.add_argument("--timeout", type=float, default=None,
                    help="seconds allowed per submission (default: no limit)")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
+    limits = p.add_argument_group(
+        "sandbox and limits per submission (defaults: c.Sandbox.* in nbgrader_config.py, "
+        "then coursekit.sandbox.DEFAULTS; per-cell timeout: c.Execute.timeout)")
+    limits.add_argument("--memory", metavar="SIZE", help="data memory per process, e.g. 4G")
+    limits.add_argument("--cpu-seconds", type=int, metavar="S", help="CPU seconds per process")
+    limits.add_argument("--file-size", metavar="SIZE", help="largest file a kernel may write")
+    limits.add_argument("--scratch-size", metavar="SIZE", help="the kernel's private tmpfs")
+    limits.add_argument("--processes", type=int, metavar="N",
+                        help="processes and threads of a kernel")
+    limits.add_argument("--open-files", type=int, metavar="N", help="open files of a kernel")
+    limits.add_argument("--no-sandbox", action="store_true",
+                        help="run kernels without bwrap (resource limits only)")
+    limits.add_argument("--require-sandbox", action="store_true",
+                        help="fail instead of grading where bwrap does not work")
     p.set_defaults(func=cmd_autograde)
     p = sub.add_parser("feedback", help="feedback HTML without hidden tests")
     p.add_argument("assignment")

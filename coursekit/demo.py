@@ -57,11 +57,17 @@ def autograde(course_root, assignment_id, **options):
 
 
 def compare_with_expected(course_root, assignment_id, samples_dir, names, status=None):
-    """Each sample's group scores against its ``expected.json`` on this device.
+    """Each sample's status, notes and group scores against its ``expected.json`` on this device.
+
+    A sample expects ``"expected_status"`` (default ``"graded"``), a reason containing
+    ``"expected_reason"`` and, for each string of ``"expected_notes"``, a note containing it
+    (notes and reasons come from ``status``, as ``coursekit autograde`` recorded them); a
+    sample expected to be graded must also get its ``scores`` (``scores_cuda`` on CUDA).
 
     Returns:
-        dict sample -> {"groups", "expected", "messages", "ok", "status", "reason"}; ``ok``
-        says whether the groups equal the expected scores (``scores_cuda`` on CUDA, if given).
+        dict sample -> {"groups", "expected", "messages", "ok", "status", "reason", "notes",
+        "problems"}; ``ok`` says whether everything is as expected, ``problems`` lists what
+        is not (one line each).
     """
     from usefuns.utils import get_device
 
@@ -78,9 +84,22 @@ def compare_with_expected(course_root, assignment_id, samples_dir, names, status
         entry = (status or {}).get(name, {})
         if not notebook.exists():
             got = None  # not graded: zeros left in the gradebook by a failed run don't count
+        state = entry.get("status") or ("graded" if got is not None else "failed")
+        reason, notes = entry.get("reason"), list(entry.get("notes") or [])
+        want_state = expected.get("expected_status", "graded")
+        problems = []
+        if state != want_state:
+            problems.append(f"status {state} ({reason}), expected {want_state}")
+        if expected.get("expected_reason") and expected["expected_reason"] not in (reason or ""):
+            problems.append(f"reason {reason!r} lacks {expected['expected_reason']!r}")
+        for phrase in expected.get("expected_notes", []):
+            if not any(phrase in note for note in notes):
+                problems.append(f"no note contains {phrase!r} (notes: {notes})")
+        if want_state == "graded" and (got is None or want is None or got != want):
+            problems.append(f"scores {got}, expected {want}")
         results[name] = {"groups": got, "expected": want, "messages": messages,
-                         "ok": got is not None and want is not None and got == want,
-                         "status": entry.get("status"), "reason": entry.get("reason")}
+                         "ok": not problems, "status": state, "reason": reason,
+                         "notes": notes, "problems": problems}
     return results
 
 

@@ -26,7 +26,6 @@ import os
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
-import nbformat
 
 from coursekit import grading, samples
 
@@ -111,12 +110,7 @@ def hand_in_samples(course_root, assignment_id, samples_dir, names, exchange_roo
     def work(name):
         home = Path(homes) / name
         folder = fetch(exchange_root, home, course, assignment_id)
-        answers, files = samples.sample_contents(samples_dir, name)
-        for path in sorted(folder.glob("*.ipynb")):
-            filled = samples.fill_notebook(nbformat.read(path, as_version=4), answers)
-            nbformat.write(filled, path)
-        for file_name, path in files.items():
-            (folder / file_name).write_bytes(path.read_bytes())
+        samples.answer_in(folder, samples_dir, name)  # answers, edits, files, as the sample says
         submit(exchange_root, home, course, assignment_id, name)
 
     with ThreadPoolExecutor(max_workers=jobs or os.cpu_count() or 1) as pool:

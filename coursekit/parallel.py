@@ -43,7 +43,7 @@ import time
 import warnings
 from pathlib import Path
 
-from coursekit import grading
+from coursekit import grading, preflight
 from coursekit.course import is_course_root
 
 __all__ = ["autograde_batch", "grade_submission", "status_path", "STATUS_DIR"]
@@ -188,6 +188,82 @@ ZYGOTE_PRELOAD = ("nbgrader.apps.nbgraderapp", "nbgrader.converters", "nbconvert
 _ZYGOTE = {"proc": None, "buffer": b"", "lock": threading.Lock()}
 
 
+_SANDBOX_CHECK = {}
+
+
+def _sandbox_env(course, assignment_id, student_id, plan, result):
+    """Sandbox this task's kernels as ``plan["sandbox"]`` says (see coursekit.sandbox)."""
+    from coursekit import sandbox
+
+    settings = (plan or {}).get("sandbox")
+    if settings is None:
+        return {}
+    if "usable" not in _SANDBOX_CHECK:  # once per worker process: it runs bwrap once
+        _SANDBOX_CHECK["usable"], _SANDBOX_CHECK["message"] = sandbox.check()
+    usable = _SANDBOX_CHECK["usable"] and settings["enabled"] is not False
+    if settings["enabled"] is True and not usable:
+        raise RuntimeError(f"the sandbox is required (Sandbox.enabled = True) but unusable "
+                           f"on this worker: {_SANDBOX_CHECK['message']}")
+    result["sandbox"] = _SANDBOX_CHECK["message"] if usable else "off: " + (
+        "Sandbox.enabled = False" if settings["enabled"] is False else _SANDBOX_CHECK["message"])
+    return sandbox.prepare_task(course, assignment_id, student_id, settings, usable)
+
+
+def _incidents(graded, notebooks):
+    """One note per kernel death, timeout or poisoned CUDA context (coursekit.execute)."""
+    notes = []
+    for nb_name in notebooks:
+        try:
+            meta = json.loads((graded / f"{nb_name}.ipynb").read_text())["metadata"]
+        except (OSError, ValueError, KeyError):
+            continue
+        for incident in meta.get("coursekit", {}).get("incidents", []):
+            where = incident.get("grade_id") or f"cell {incident.get('cell')}"
+            notes.append(f"kernel {incident.get('kind')} in {where}: "
+                         f"{' '.join(str(incident.get('message', '')).split())[:300]}")
+    return notes
+
+
+def _verify(course, assignment_id, student_id, plan, env, result, graded):
+    """Re-run the verified hidden checks out of the kernel; lower what the kernel overrated."""
+    from coursekit import sandbox, verify
+
+    settings = (plan or {}).get("sandbox")
+    if settings is None:
+        return
+    usable = _SANDBOX_CHECK.get("usable", False) and settings["enabled"] is not False
+    command = sandbox.verify_command(course, assignment_id, student_id, settings, usable)
+    for nb_name, nb in result["notebooks"].items():
+        kernel = {g: (v["auto_score"] or 0.0, v["max_score"]) for g, v in nb["grades"].items()
+                  if v["auto_score"] is not None}
+        verdicts = verify.verify_submission(
+            course / "assignments" / assignment_id,
+            course / "source" / assignment_id / f"{nb_name}.ipynb", graded / f"{nb_name}.ipynb",
+            course / "submitted" / student_id / assignment_id, kernel, command,
+            device=env.get("USEFUNS_DEVICE"))
+        changes = verify.lowered(verdicts)
+        for grade_id, (score, message) in sorted(changes.items()):
+            nb["grades"][grade_id]["auto_score"] = score
+            result["notes"].append(f"verification: {grade_id} passed in the kernel "
+                                   f"({kernel[grade_id][0]:g} points) but not outside it: "
+                                   f"{message}; scored {score:g}")
+        result["notes"] += [f"verification: {g}: {v['message']}" for g, v in sorted(
+            verdicts.items()) if v["verified"] is None and v["message"]]
+        if changes:
+            # the kernel reported passes that verification refuted: its other verdicts are
+            # not trusted either (the cells only the kernel can check score zero)
+            for grade_id, value in sorted(nb["grades"].items()):
+                if grade_id not in verdicts and not value["needs_manual_grade"] and (
+                        value["auto_score"] or 0) > 0:
+                    changes[grade_id] = (0.0, "not trusted: verification refuted this "
+                                              "kernel's results in other cells")
+                    result["notes"].append(f"verification: {grade_id} ({value['auto_score']:g}"
+                                           f" points in the kernel) not trusted; scored 0")
+                    value["auto_score"] = 0.0
+            verify.mark_notebook(graded / f"{nb_name}.ipynb", changes)
+            result["tampering"] = True
+
+
 def _zygote_main():
     """The zygote: preload nbgrader, then fork one nbgrader run per request line on stdin.
 
@@ -298,7 +374,9 @@ def grade_submission(course_tar, gradebook_db, submission_tar, assignment_id, st
     """Autograde one submission in a private temporary course; never raises.
 
     Args:
-        course_tar: tar (bytes) of ``nbgrader_config.py``, ``source/<a>/``, ``assignments/<a>/``.
+        course_tar: tar (bytes) of ``nbgrader_config.py``, ``source/<a>/``, ``assignments/<a>/``
+            and ``release/<a>/`` (the truth for :mod:`coursekit.preflight`, which checks and
+            repairs the submission before nbgrader runs).
         gradebook_db: the master ``gradebook.db`` (bytes).
         submission_tar: tar (bytes) of the student's ``submitted/<student>/<a>/`` folder.
         timeout: seconds for the whole nbgrader run (None: no limit).
@@ -307,7 +385,8 @@ def grade_submission(course_tar, gradebook_db, submission_tar, assignment_id, st
             less per submission) instead of a fresh ``python -m nbgrader``.
 
     Returns:
-        dict with ``student``, ``ok``, ``reason`` (None when ok), ``files`` ({path: (mode,
+        dict with ``student``, ``ok``, ``reason`` (None when ok), ``notes`` (what preflight
+        found and repaired, one line each), ``files`` ({path: (mode,
         bytes)} of ``autograded/<student>/<a>/``), ``notebooks`` (per notebook:
         ``late_submission_penalty``, ``grades`` {grade_id: auto_score, max_score,
         needs_manual_grade}, ``comments`` {id: auto_comment}), ``timestamp``, ``log`` (tail),
@@ -317,14 +396,24 @@ def grade_submission(course_tar, gradebook_db, submission_tar, assignment_id, st
     name, address, host = _whoami()
     env = _task_env(plan, name, host)
     result = {"student": student_id, "ok": False, "reason": None, "files": {}, "notebooks": {},
-              "in_gradebook": False, "timestamp": None, "log": "", "worker": address, "env": env}
+              "in_gradebook": False, "timestamp": None, "log": "", "worker": address, "env": env,
+              "notes": []}
     course = Path(tempfile.mkdtemp(prefix=f"coursekit-{assignment_id}-")).resolve()
     result["course"] = str(course)
     try:
         _unpack(course_tar, course)
         (course / "gradebook.db").write_bytes(gradebook_db)
         _unpack(submission_tar, course / "submitted" / student_id)
+        # broken or tampered notebooks: repaired, or a clear reason instead of an nbgrader crash
+        check = preflight.prepare_course(course, assignment_id, student_id)
+        result["notes"] = check["notes"]
+        if not check["gradable"]:  # nbgrader does not run; the log says why
+            result["reason"] = check["reason"]
+            result["log"] = "\n".join(["coursekit preflight: not gradable: " + check["reason"],
+                                       *check["notes"]])
+            return result
         args = ("autograde", assignment_id, "--student", student_id, "--force")
+        env = dict(env, **_sandbox_env(course, assignment_id, student_id, plan, result))
         run = _run_lean if lean and hasattr(os, "fork") else _run_nbgrader
         try:
             try:
@@ -343,6 +432,8 @@ def grade_submission(course_tar, gradebook_db, submission_tar, assignment_id, st
         if result["reason"] is None and (missing or not result["notebooks"]):
             result["reason"] = f"nbgrader wrote no autograded notebook {missing or ''}"
         if result["reason"] is None:
+            result["notes"] += _incidents(graded, result["notebooks"])
+            _verify(course, assignment_id, student_id, plan, env, result, graded)
             result["files"], result["ok"] = _read_files(graded), True
     except Exception as err:  # noqa: BLE001 - the batch must record it and go on
         result["reason"] = f"{type(err).__name__}: {err}"
@@ -429,7 +520,7 @@ def _gpu_env(names, gpus):
     return env
 
 
-def _plan(client, gpus, local):
+def _plan(client, gpus, local, sandbox=None):
     workers = client.scheduler_info()["workers"]
     slots = {}
     for address, info in workers.items():
@@ -437,7 +528,7 @@ def _plan(client, gpus, local):
         slots[host] = slots.get(host, 0) + info.get("nthreads", 1)
     names = [info.get("name", "") for info in workers.values()]
     gpu = _gpu_env(names, gpus) if (local or gpus is not None) else {}
-    return {"slots": slots, "gpu": gpu}
+    return {"slots": slots, "gpu": gpu, "sandbox": sandbox}
 
 
 def _connect(workers, scheduler):
@@ -458,7 +549,8 @@ def _connect(workers, scheduler):
 
 
 def autograde_batch(course_root, assignment_id, *, workers=None, scheduler=None, students=None,
-                    force=False, progress=True, timeout=None, gpus=None, lean=True):
+                    force=False, progress=True, timeout=None, gpus=None, lean=True,
+                    sandbox=None):
     """Autograde every submission of ``assignment_id`` in parallel; return this run's status.
 
     Args:
@@ -473,6 +565,9 @@ def autograde_batch(course_root, assignment_id, *, workers=None, scheduler=None,
         gpus: number of GPUs (or list of indices) for local workers; default: all CUDA sees.
         lean: start each nbgrader run as a fork of a preloaded process (see ``_zygote_main``)
             instead of a fresh ``python -m nbgrader``: same grading, ~4 s less per submission.
+        sandbox: overrides of the sandbox settings (``coursekit.sandbox.DEFAULTS`` keys, e.g.
+            ``{"memory": "2G", "enabled": False}``); the rest comes from ``c.Sandbox.*`` in the
+            course's ``nbgrader_config.py``, then the defaults.
 
     Returns:
         ``{student: {"status": "graded" | "failed" | "skipped", "reason": str or None,
@@ -507,6 +602,10 @@ def autograde_batch(course_root, assignment_id, *, workers=None, scheduler=None,
                              f"collect their submissions first or leave them out.")
         found = [s for s in found if s in set(students)]
 
+    from coursekit.sandbox import limits_from_config
+
+    # the sandbox's limits: DEFAULTS < c.Sandbox.* in nbgrader_config.py < ``sandbox`` here
+    limits = limits_from_config(root / "nbgrader_config.py", sandbox)
     path = status_path(root, assignment_id)
     status = json.loads(path.read_text()) if path.is_file() else {}
     run, todo = {}, []
@@ -530,13 +629,14 @@ def autograde_batch(course_root, assignment_id, *, workers=None, scheduler=None,
         tmp.replace(path)  # atomic: a crash of the master never leaves half a file
 
     course_tar = _pack([root / "nbgrader_config.py", root / "source" / assignment_id,
-                        root / "assignments" / assignment_id], root)
+                        root / "assignments" / assignment_id]
+                       + [p for p in [root / "release" / assignment_id] if p.is_dir()], root)
     gradebook_db = _snapshot_gradebook(db)
     client, cluster = _connect(workers, scheduler)
     try:
         from distributed import as_completed
 
-        plan = _plan(client, gpus, local=cluster is not None)
+        plan = _plan(client, gpus, local=cluster is not None, sandbox=limits)
         window = max(4, 2 * sum(plan["slots"].values()))  # tasks in flight: bounded memory
         queue, owner, done = iter(todo), {}, as_completed()
 
@@ -576,7 +676,9 @@ def autograde_batch(course_root, assignment_id, *, workers=None, scheduler=None,
                     log.write_text(result["log"])
                 record(student, {"status": "graded" if result["ok"] else "failed",
                                  "reason": result["reason"], "seconds": result["seconds"],
-                                 "worker": result["worker"]})
+                                 "worker": result["worker"], "notes": result.get("notes", []),
+                                 "sandbox": result.get("sandbox"),
+                                 "tampering": bool(result.get("tampering"))})
                 bar.update()
                 submit_next()
     finally:

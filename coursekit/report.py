@@ -5,7 +5,8 @@
 Every submission found under ``submitted/*/<assignment>/``, in the gradebook or in
 ``coursekit_status/<assignment>.json`` (written by ``coursekit autograde``) is listed with a
 status: ``graded`` (the gradebook has its scores and ``autograded/`` its notebook), ``failed``
-(autograde ran and could not grade it) or ``ungraded`` (never autograded), with the reason. The
+(autograde ran and could not grade it) or ``ungraded`` (never autograded), with the reason, and
+the ``notes`` of ``coursekit.preflight`` (what was wrong with the submission and repaired). The
 statistics (pass rates, means, the histogram, the failing tests) cover graded submissions only.
 Totals and group scores are read from the gradebook, so the report agrees with it and with
 ``nbgrader export``.
@@ -168,7 +169,8 @@ def build_report(course_root, assignment_id):
             "total": entry["total"] if entry else None,
             "max_total": entry["max_total"] if entry else None,
             "groups": entry["groups"] if entry else None,
-            "failed_tests": messages.get(student, {})})
+            "failed_tests": messages.get(student, {}),
+            "notes": list(recorded.get("notes") or [])})
     totals = [entry["total"] for entry in graded.values()]
     return {
         "assignment": assignment_id,

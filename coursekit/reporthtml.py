@@ -62,9 +62,10 @@ def render_html(report, png):
     counts = report["counts"]
     summary = ", ".join(f"{counts.get(k, 0)} {k}" for k in ("graded", "failed", "ungraded"))
     students = _table(
-        ["student", "status", "total", *groups, "reason"],
+        ["student", "status", "total", *groups, "reason", "notes"],
         [[s["student"], s["status"], _num(s["total"]),
-          *[_num((s["groups"] or {}).get(g)) for g in groups], (s["reason"] or "",)]
+          *[_num((s["groups"] or {}).get(g)) for g in groups], (s["reason"] or "",),
+          ("; ".join(s.get("notes") or []),)]
          for s in report["submissions"]],
         classes=[s["status"] for s in report["submissions"]])
     skills = _table(

@@ -9,15 +9,25 @@ A sample whose ``expected.json`` names ``"based_on": "<other sample>"`` starts f
 answers and files and overrides them with its own, so that a sample with one mistake differs
 from a correct submission in that mistake only; ``"omit_files": [...]`` drops inherited files
 (a submission without its checkpoint, say).
+
+Broken and tampered submissions: ``"notebook_edits": [...]`` applies edits to the filled
+notebook (:func:`apply_edits`: delete, retype, split or duplicate a cell by ``grade_id``, change
+its nbgrader metadata or source, add a huge output, set another kernelspec, clear every cell,
+downgrade to nbformat 3, duplicate cell ids), and ``"raw_notebook": "<file>"`` ships that file
+of the sample folder, byte for byte, as the notebook (a notebook that is not JSON, say);
+``"submitted_as"`` renames the notebook (a misnamed one) and ``"extra_files": {name: size}``
+adds files of zeros. Such a sample says what grading must report with ``"expected_status"``
+(``"graded"`` or ``"failed"``), ``"expected_reason"`` and ``"expected_notes"`` (substrings).
 """
 import ast
+import base64
 import json
 from pathlib import Path
 
 import nbformat
 
-__all__ = ["read_answers", "fill_notebook", "sample_contents", "list_samples", "load_expected",
-           "write_submission"]
+__all__ = ["read_answers", "fill_notebook", "apply_edits", "sample_contents", "list_samples",
+           "load_expected", "answer_in", "write_submission"]
 
 def read_answers(path):
     """Map each top-level function or class of ``path`` to its source (decorators included)."""
@@ -64,6 +74,94 @@ def fill_notebook(nb, answers):
     return nb
 
 
+def _index(cells, grade_id):
+    """Position of the cell with nbgrader ``grade_id`` in ``cells``."""
+    for i, cell in enumerate(cells):
+        if cell.get("metadata", {}).get("nbgrader", {}).get("grade_id") == grade_id:
+            return i
+    raise ValueError(f"no cell has grade_id {grade_id!r}; name a cell of the released notebook.")
+
+
+def _huge_output(megabytes, kind):
+    """A stdout text or a PNG image output of about ``megabytes`` MB in the notebook file."""
+    if kind == "image":  # a PNG header and noise, base64 as Jupyter stores images
+        data = b"\x89PNG\r\n\x1a\n" + bytes(range(256)) * (megabytes * 3072)
+        return {"output_type": "display_data", "metadata": {},
+                "data": {"image/png": base64.b64encode(data).decode("ascii")}}
+    return {"output_type": "stream", "name": "stdout",
+            "text": ("x" * 99 + "\n") * (megabytes * 10_000)}
+
+
+def apply_edits(nb, edits):
+    """A copy of ``nb`` (a dict) with ``edits`` applied, as a student or an editor would.
+
+    Each edit is a dict with ``"op"``; cells are named by ``"grade_id"``:
+    ``delete``; ``retype`` (``cell_type``); ``set_metadata`` (``key``, ``value``; a null value
+    deletes the key of the cell's nbgrader metadata); ``set_source`` (``source``); ``split``
+    (into two cells that keep the metadata, as Jupyter's split does, at line ``at``, default
+    half; ``second_source`` replaces the second part); ``duplicate`` (a copy, with ``source``
+    if given, right after it or at the ``"end"``: ``to``); ``huge_output`` (``megabytes``,
+    ``kind`` ``"text"`` or ``"image"``); ``kernelspec`` (``name``, ``language``); ``clear_cells``;
+    ``nbformat3`` (``nbformat.convert`` to version 3); ``duplicate_cell_ids``.
+
+    Raises:
+        ValueError: an unknown op or a ``grade_id`` no cell has.
+    """
+    nb = json.loads(json.dumps(nb))
+    for edit in edits:
+        op, cells = edit["op"], nb.get("cells", [])
+        if op in ("delete", "retype", "set_metadata", "set_source", "split", "duplicate",
+                  "huge_output"):
+            i = _index(cells, edit["grade_id"])
+            cell = cells[i]
+        if op == "delete":
+            del cells[i]
+        elif op == "retype":
+            cell["cell_type"] = edit.get("cell_type", "markdown")
+            if cell["cell_type"] != "code":
+                cell.pop("outputs", None)
+                cell.pop("execution_count", None)
+        elif op == "set_metadata":
+            meta = cell["metadata"].setdefault("nbgrader", {})
+            if edit.get("value") is None:
+                meta.pop(edit["key"], None)
+            else:
+                meta[edit["key"]] = edit["value"]
+        elif op == "set_source":
+            cell["source"] = edit["source"]
+        elif op == "split":
+            lines = "".join(cell["source"]).splitlines(keepends=True)
+            at = edit.get("at", len(lines) // 2)
+            second = json.loads(json.dumps(cell))
+            cell["source"] = "".join(lines[:at])
+            second["source"] = edit.get("second_source", "".join(lines[at:]))
+            second["id"] = f"{cell.get('id', 'cell')}-2"
+            cells.insert(i + 1, second)
+        elif op == "duplicate":
+            copy = json.loads(json.dumps(cell))
+            copy["id"] = f"{cell.get('id', 'cell')}-copy"
+            copy["source"] = edit.get("source", copy["source"])
+            cells.insert(len(cells) if edit.get("to") == "end" else i + 1, copy)
+        elif op == "huge_output":
+            cell.setdefault("outputs", []).append(
+                _huge_output(int(edit.get("megabytes", 100)), edit.get("kind", "text")))
+        elif op == "kernelspec":
+            nb["metadata"]["kernelspec"] = {"name": edit["name"], "language": edit["language"],
+                                            "display_name": edit.get("display_name", edit["name"])}
+            nb["metadata"]["language_info"] = {"name": edit["language"]}
+        elif op == "clear_cells":
+            nb["cells"] = []
+        elif op == "nbformat3":
+            nb = json.loads(json.dumps(nbformat.convert(
+                nbformat.reads(json.dumps(nb), as_version=nbformat.NO_CONVERT), 3)))
+        elif op == "duplicate_cell_ids":
+            for cell in cells:
+                cell["id"] = "same-id"
+        else:
+            raise ValueError(f"unknown notebook edit {op!r}; see coursekit.samples.apply_edits.")
+    return nb
+
+
 def sample_contents(samples_dir, name, _seen=()):
     """The answers (name -> source) and files (name -> path) of a sample, bases included.
 
@@ -80,7 +178,7 @@ def sample_contents(samples_dir, name, _seen=()):
         answers, files = sample_contents(samples_dir, expected["based_on"], _seen + (name,))
     answers.update(read_answers(sample / "answers.py"))
     files.update({p.name: p for p in sorted(sample.iterdir()) if p.is_file()
-                  and p.name not in ("answers.py", "expected.json")})
+                  and p.name not in ("answers.py", "expected.json", expected.get("raw_notebook"))})
     for omitted in expected.get("omit_files", []):
         files.pop(omitted, None)
     return answers, files
@@ -96,11 +194,48 @@ def load_expected(samples_dir, name):
     return json.loads((Path(samples_dir) / name / "expected.json").read_text())
 
 
+def answer_in(folder, samples_dir, name):
+    """Answer, in place, the fetched or released notebooks in ``folder`` as sample ``name``.
+
+    Each notebook is filled with the sample's answers, then edited (``notebook_edits``),
+    replaced (``raw_notebook``) or renamed (``submitted_as``) as its ``expected.json`` says;
+    the sample's files (a checkpoint, say) and ``extra_files`` are added.
+
+    Returns:
+        Path of the (last) notebook written.
+    """
+    folder = Path(folder)
+    answers, files = sample_contents(samples_dir, name)
+    expected = load_expected(samples_dir, name)
+    written = None
+    for path in sorted(folder.glob("*.ipynb")):
+        written = folder / expected.get("submitted_as", path.name)
+        if expected.get("raw_notebook"):
+            data = (Path(samples_dir) / name / expected["raw_notebook"]).read_bytes()
+        else:
+            nb = fill_notebook(nbformat.read(path, as_version=4), answers)
+            data = nbformat.writes(nb).encode()
+            if expected.get("notebook_edits"):  # written as it is: edits may break the schema
+                nb = apply_edits(nb, expected["notebook_edits"])
+                data = (json.dumps(nb, indent=1, ensure_ascii=False) + "\n").encode()
+        if written != path:
+            path.unlink()
+        written.write_bytes(data)
+    for file_name, path in files.items():
+        (folder / file_name).write_bytes(path.read_bytes())
+    for file_name, size in expected.get("extra_files", {}).items():
+        (folder / file_name).parent.mkdir(parents=True, exist_ok=True)
+        with open(folder / file_name, "wb") as extra:
+            extra.truncate(size)  # zeros, sparse where the filesystem allows
+    return written
+
+
 def write_submission(course_root, assignment_id, samples_dir, name, student_id=None):
     """Write sample ``name`` as ``submitted/<student>/<assignment>/`` of the course.
 
-    The submission is the released notebook filled with the sample's answers, plus any other
-    files of the sample folder (a checkpoint, say) except ``answers.py`` and ``expected.json``.
+    The submission is the released notebook answered by :func:`answer_in` (the sample's
+    answers and edits, plus any other files of the sample folder except ``answers.py`` and
+    ``expected.json``), with a ``timestamp.txt``.
 
     Returns:
         Path of the written notebook.
@@ -110,13 +245,8 @@ def write_submission(course_root, assignment_id, samples_dir, name, student_id=N
     release = course_root / "release" / assignment_id
     dest = course_root / "submitted" / student_id / assignment_id
     dest.mkdir(parents=True, exist_ok=True)
-    answers, files = sample_contents(samples_dir, name)
-    written = None
     for path in sorted(release.glob("*.ipynb")):
-        nb = fill_notebook(nbformat.read(path, as_version=4), answers)
-        written = dest / path.name
-        nbformat.write(nb, written)
-    for file_name, path in files.items():
-        (dest / file_name).write_bytes(path.read_bytes())
+        (dest / path.name).write_bytes(path.read_bytes())
+    written = answer_in(dest, samples_dir, name)
     (dest / "timestamp.txt").write_text("2026-11-26 12:00:00.000000 UTC")
     return written

@@ -13,5 +13,17 @@ def graded_samples(tmp_path_factory):
     """Every sample autograded by real nbgrader in a scratch course: (results, course path)."""
     from coursekit.cli import grade_samples
 
+    import os
+
     work = tmp_path_factory.mktemp("graded") / "course"
-    return grade_samples(ROOT, work), work
+    # crash_hang's endless loop costs this many seconds instead of the course's 180 (the
+    # slowest honest cell takes ~2 s); the Dask workers inherit it
+    saved = os.environ.get("COURSEKIT_CELL_TIMEOUT")
+    os.environ["COURSEKIT_CELL_TIMEOUT"] = "60"
+    try:
+        return grade_samples(ROOT, work), work
+    finally:
+        if saved is None:
+            os.environ.pop("COURSEKIT_CELL_TIMEOUT")
+        else:
+            os.environ["COURSEKIT_CELL_TIMEOUT"] = saved

@@ -32,7 +32,10 @@ def test_are_there_enough_samples_of_each_kind():
 def test_does_each_sample_get_its_expected_scores_per_group(graded_samples, name):
     results, _ = graded_samples
     result = results[name]
-    assert result["groups"] is not None, f"{name} was not graded"
+    if load_expected(SAMPLES, name).get("expected_status") == "failed":
+        assert result["groups"] is None, f"{name} should not be graded"
+        return
+    assert result["groups"] is not None, f"{name} was not graded ({result['reason']})"
     assert result["expected"] is not None, f"{name}/expected.json has no scores"
     assert result["groups"] == result["expected"], result["messages"]
 
@@ -52,8 +55,12 @@ def test_does_every_mistake_lose_points(graded_samples):
     results, _ = graded_samples
     full = sum(results["correct_compact"]["groups"].values())
     for name in NAMES:
-        if name.startswith("correct") or (name == "cpu_tensor" and _device_key() == "cpu"):
+        if name.startswith("correct") or "expected_status" in load_expected(SAMPLES, name) or (
+                name == "cpu_tensor" and _device_key() == "cpu"):
             continue
+        if name.startswith("attack_") and load_expected(SAMPLES, name)["based_on"].startswith(
+                "correct"):
+            continue  # correct answers plus an attack that fails: nothing to lose
         assert sum(results[name]["groups"].values()) < full, name
 
 
@@ -75,3 +82,58 @@ def test_does_each_failing_hidden_test_say_what_is_wrong_in_one_line(graded_samp
     for cell in CELL_OF_CHECK.values():
         if cell in messages:
             assert any(CELL_OF_CHECK[c] == cell for c in failures), (name, messages[cell])
+
+
+# Broken and tampered submissions (coursekit.preflight): a status, a reason and notes each.
+BROKEN = [n for n in NAMES if "expected_status" in load_expected(SAMPLES, n)]
+
+
+def test_are_there_broken_and_tampered_samples():
+    assert len([n for n in BROKEN if n.startswith("broken_")]) >= 9
+    assert len([n for n in BROKEN if n.startswith("attack_")]) >= 6
+
+
+@pytest.mark.parametrize("name", BROKEN)
+def test_does_each_broken_sample_get_its_expected_status_reason_and_notes(graded_samples, name):
+    results, _ = graded_samples
+    result = results[name]
+    assert result["problems"] == [], result["problems"]
+    assert result["ok"]
+    for line in result["notes"] + [result["reason"] or ""]:
+        assert "\n" not in line and len(line) < 400, line
+
+
+def test_does_a_tampered_submission_score_what_its_untampered_base_scores(graded_samples):
+    results, _ = graded_samples
+    for name in [n for n in BROKEN if n.startswith("attack_")]:
+        base = load_expected(SAMPLES, name)["based_on"]
+        assert results[name]["groups"] == results[base]["groups"], (name, base)
+
+
+def test_does_a_broken_notebook_leave_the_rest_of_the_batch_graded(graded_samples):
+    results, _ = graded_samples
+    failed = {n for n, r in results.items() if r["status"] != "graded"}
+    assert failed == {n for n in BROKEN if load_expected(SAMPLES, n)["expected_status"] ==
+                      "failed"}
+    assert "broken_not_json" in failed
+
+
+def test_does_no_stored_output_reach_the_graded_notebook(graded_samples):
+    _, course = graded_samples
+    graded = course / "autograded" / "broken_huge_output" / "two_layer_net" / "two_layer_net.ipynb"
+    assert graded.stat().st_size < 2_000_000
+
+
+def test_does_the_report_list_each_submissions_status_reason_and_notes(graded_samples):
+    from coursekit.report import build_report
+    from coursekit.reporthtml import render_html
+
+    _, course = graded_samples
+    report = build_report(course, "two_layer_net")
+    rows = {s["student"]: s for s in report["submissions"]}
+    assert rows["broken_not_json"]["status"] == "failed"
+    assert "not valid JSON" in rows["broken_not_json"]["reason"]
+    assert rows["broken_other_kernel"]["status"] == "graded"
+    assert any("'ir'" in note for note in rows["broken_other_kernel"]["notes"])
+    assert rows["missing_N"]["notes"] == []
+    assert "graded with &#x27;python3&#x27;" in render_html(report, b"")

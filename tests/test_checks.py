@@ -17,7 +17,9 @@ from usefuns.utils import get_device
 
 ASSIGNMENT = Path(__file__).resolve().parents[1] / "assignments" / "two_layer_net"
 SAMPLES = ASSIGNMENT / "samples"
-SAMPLE_NAMES = sorted(p.name for p in SAMPLES.iterdir() if (p / "answers.py").is_file())
+# attack_* samples tamper with the process that runs them: only the grader's sandbox runs them
+SAMPLE_NAMES = sorted(p.name for p in SAMPLES.iterdir()
+                      if (p / "answers.py").is_file() and not p.name.startswith("attack_"))
 CORRECT = [name for name in SAMPLE_NAMES if name.startswith("correct")]
 ANSWERS = ("nn_forward_pass", "nn_forward_backward", "nn_train", "nn_predict")
 CHECKS = {"check_forward": "nn_forward_pass", "check_loss": "nn_forward_backward",

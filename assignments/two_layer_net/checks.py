@@ -518,8 +518,10 @@ def check_backprop(nn_forward_backward, device=None):
     returned = [("the loss", loss)]
     if _isinstance(grads, _dict):
         returned += [(f"d{k}", g) for k, g in grads.items()]
-    for what, t in returned:
-        if _is_tensor(t) and (_requires_grad(t) or _grad_fn(t) is not None):
+    for what, t in returned:  # objects that only pretend to be tensors prove nothing here
+        if not _is_tensor(t):
+            _fail(f"{name}: {what} must be a torch.Tensor, got {_describe(t)}")
+        if _requires_grad(t) or _grad_fn(t) is not None:
             _fail(autograd.format(f"{what} carries a grad_fn"))
     for k in _KEYS:
         param = params.get(k)

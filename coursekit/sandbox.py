@@ -1,0 +1,259 @@
+"""Run each submission's kernel in a sandbox, with limits an instructor can set.
+
+``coursekit autograde`` grades every submission in a private temporary course (see
+``coursekit.parallel``). With the sandbox on, that course gets its own ``python3`` kernelspec
+(found first through ``JUPYTER_PATH``) whose command is::
+
+    bwrap <a private view of the machine> -- python -m coursekit.sandbox_kernel SPEC -f CONN
+
+so nbgrader and nbclient start, talk to and stop the kernel exactly as usual, over an IPC
+transport (Unix sockets in the task's runtime folder; a kernel in its own network namespace
+cannot reach TCP). Inside, the kernel sees (see ``docs/security.md``):
+
+- the system, the Python installation and the kit's packages, read-only;
+- a copy of its own submission folder in a private scratch tmpfs (``/tmp/coursekit-work``),
+  which is its working directory; nothing it writes reaches the grader;
+- the assignment's hidden-test modules (``assignments/<a>/*.py``), loaded by the launcher before
+  any student code runs and then unreadable (mode 0600, the kernel drops to its own uid);
+- no network, no other submission, no gradebook, no ``source/`` (solutions), no samples.
+
+Limits (``SandboxLimits``, set in ``nbgrader_config.py`` as ``c.Sandbox.memory = "4G"`` or on
+``coursekit autograde``'s command line): memory (RLIMIT_DATA of the kernel and of each process it
+starts), CPU seconds, bytes per file written and of the scratch folder, processes and threads
+(RLIMIT_NPROC of the kernel's own uid), open files; the per-cell timeout stays nbgrader's
+``Execute.timeout``. Every process dies with the kernel (its own PID namespace).
+
+Without ``bwrap`` (``apt-get install bubblewrap``), or not as root, the kernel runs unsandboxed
+with the resource limits only, and ``check()`` says so loudly (``coursekit autograde`` prints it
+and records it in the status file).
+"""
+import json
+import os
+import shutil
+import sys
+import sysconfig
+from pathlib import Path
+
+__all__ = ["DEFAULTS", "check", "limits_from_config", "parse_size", "prepare_task",
+           "bwrap_command", "verify_command"]
+
+# The defaults: generous for the assignment (a solved notebook peaks near 1 GB of data memory
+# and 2 minutes of CPU on a 2-core machine), far below a grading machine.
+DEFAULTS = {
+    "enabled": "auto",        # "auto": sandbox where bwrap works; True: refuse to grade without
+    "memory": "4G",           # RLIMIT_DATA per process
+    "cpu_seconds": 1800,      # RLIMIT_CPU per process (a hung busy loop is cut by the cell timeout first)
+    "file_size": "256M",      # RLIMIT_FSIZE: the largest file the kernel may write
+    "scratch_size": "512M",   # the private tmpfs the kernel works in
+    "processes": 256,         # RLIMIT_NPROC of the kernel's uid: processes + threads
+    "open_files": 1024,       # RLIMIT_NOFILE
+}
+SIZE_UNITS = {"": 1, "K": 1024, "M": 1024 ** 2, "G": 1024 ** 3, "T": 1024 ** 4}
+WORK = "/tmp/coursekit-work"   # the kernel's working directory inside the sandbox
+FIRST_UID = 200_000            # kernels run as FIRST_UID + (task pid mod 100000): no shared uid
+
+
+def parse_size(value):
+    """Bytes of ``"4G"``, ``"512M"``, ``"100K"``, ``1024`` (int) ...
+
+    Raises:
+        ValueError: not a size; says how to write one.
+    """
+    if isinstance(value, int) and value > 0:
+        return value
+    text = str(value).strip().upper().removesuffix("B").removesuffix("I")
+    number, unit = (text[:-1], text[-1]) if text and text[-1] in SIZE_UNITS else (text, "")
+    try:
+        size = int(float(number) * SIZE_UNITS[unit])
+    except ValueError:
+        size = 0
+    if size <= 0:
+        raise ValueError(f"{value!r} is not a size; write a positive number of bytes with an "
+                         f"optional unit K, M, G or T, e.g. '4G' or '512M'.")
+    return size
+
+
+def limits_from_config(config_file=None, overrides=None):
+    """The sandbox settings: DEFAULTS, then ``c.Sandbox.*`` of ``config_file``, then overrides.
+
+    Returns:
+        dict like DEFAULTS with sizes in bytes and counts as ints.
+
+    Raises:
+        ValueError: an unknown setting or a bad value (the message names it).
+    """
+    settings = dict(DEFAULTS)
+    if config_file is not None and Path(config_file).is_file():
+        from traitlets.config.loader import PyFileConfigLoader
+
+        path = Path(config_file)
+        loaded = PyFileConfigLoader(path.name, str(path.parent)).load_config()
+        settings.update(dict(loaded.get("Sandbox", {})))
+    settings.update({k: v for k, v in (overrides or {}).items() if v is not None})
+    unknown = sorted(set(settings) - set(DEFAULTS))
+    if unknown:
+        raise ValueError(f"unknown sandbox setting(s) {unknown}; known: {sorted(DEFAULTS)}")
+    if settings["enabled"] not in ("auto", True, False):
+        raise ValueError(f"Sandbox.enabled is {settings['enabled']!r}; use 'auto', True or False")
+    for key in ("memory", "file_size", "scratch_size"):
+        settings[key] = parse_size(settings[key])
+    for key in ("cpu_seconds", "processes", "open_files"):
+        if not (isinstance(settings[key], int) and settings[key] > 0):
+            raise ValueError(f"Sandbox.{key} must be a positive whole number, not "
+                             f"{settings[key]!r}")
+    return settings
+
+
+def check():
+    """(usable, message): can this machine run kernels in bwrap? The message says how to fix."""
+    bwrap = shutil.which("bwrap")
+    if bwrap is None:
+        return False, ("WARNING: bubblewrap (bwrap) is not installed: student kernels run "
+                       "WITHOUT a sandbox (resource limits only; they can read the course "
+                       "folder and reach the network). Install it: apt-get install bubblewrap")
+    if sys.platform != "linux":
+        return False, "WARNING: the sandbox needs Linux; kernels run with resource limits only."
+    import subprocess
+
+    try:
+        probe = subprocess.run([bwrap, "--ro-bind", "/", "/", "--unshare-all", "--",
+                                "true"], capture_output=True, text=True, timeout=30)
+    except (OSError, subprocess.TimeoutExpired) as err:
+        return False, f"WARNING: bwrap does not run here ({err}); kernels are not sandboxed."
+    if probe.returncode != 0:
+        return False, (f"WARNING: bwrap cannot create namespaces here ({probe.stderr.strip()}); "
+                       f"run the grader as root or allow unprivileged user namespaces. "
+                       f"Kernels run with resource limits only.")
+    return True, "sandbox: bwrap " + ("(root)" if os.geteuid() == 0 else "(user namespace)")
+
+
+def _python_paths():
+    """Folders the kernel's Python needs to read: the installation, the venv, the kit's code."""
+    paths = {Path(sys.base_prefix), Path(sys.prefix), Path(sys.executable).parent}
+    for key in ("stdlib", "platstdlib", "purelib", "platlib"):
+        paths.add(Path(sysconfig.get_paths()[key]))
+    import coursekit
+    import usefuns
+
+    for package in (coursekit, usefuns):  # an editable install points into the kit's folder
+        paths.add(Path(package.__file__).resolve().parent)
+    resolved = {p.resolve() for p in paths if p.exists()}
+    # nested ones are covered by their parents
+    return sorted(p for p in resolved if not any(q != p and q in p.parents for q in resolved))
+
+
+def bwrap_command(*, readable, writable, work_source, scratch_size, gpu=True,
+                  as_root=None, connection_file=True):
+    """The ``bwrap`` arguments (up to ``--``) for a kernel that sees only what it needs.
+
+    Args:
+        readable: folders/files bound read-only at their own paths (besides the system).
+        writable: folders bound read-write at their own paths (the runtime folder).
+        work_source: the submission folder, bound read-only at ``<WORK>-src`` (the launcher
+            copies it into the scratch tmpfs).
+        gpu: bind the NVIDIA/ROCm device files and /sys when they exist.
+        scratch_size: bytes of the private tmpfs at /tmp.
+        as_root: bwrap runs as root (default: this process's euid is 0); only root may keep
+            the capabilities the launcher needs to hand the kernel a uid of its own.
+    """
+    as_root = os.geteuid() == 0 if as_root is None else as_root
+    # as root: no user namespace (it would map uid 0 only, and the kernel needs a uid of its own)
+    unshare = ["--unshare-ipc", "--unshare-pid", "--unshare-net", "--unshare-uts",
+               "--unshare-cgroup-try"] if as_root else ["--unshare-all"]
+    args = ["bwrap", *unshare, "--die-with-parent", "--new-session",
+            "--proc", "/proc", "--dev", "/dev",
+            "--perms", "1777", "--size", str(scratch_size), "--tmpfs", "/tmp"]
+    if as_root:  # the launcher copies the submission into /tmp, hands it to the kernel's uid
+        args += ["--cap-add", "CAP_CHOWN", "--cap-add", "CAP_SETUID", "--cap-add", "CAP_SETGID"]
+    for system in ("/usr", "/bin", "/sbin", "/lib", "/lib32", "/lib64", "/etc"):
+        if os.path.exists(system):
+            args += ["--ro-bind", system, system] if not os.path.islink(system) else \
+                ["--symlink", os.readlink(system), system]
+    # bwrap makes missing parent folders with the host's modes (e.g. /root is 0700), which
+    # would shut the kernel's uid out of a Python installed under /root: make them 0755
+    made = {"/", "/tmp"}
+    for path in [*readable, *writable]:
+        for parent in reversed(Path(path).parents):
+            if str(parent) not in made:
+                made.add(str(parent))
+                args += ["--perms", "0755", "--dir", str(parent)]
+    for path in readable:
+        args += ["--ro-bind", str(path), str(path)]
+    for path in writable:
+        args += ["--bind", str(path), str(path)]
+    args += ["--ro-bind", str(work_source), WORK + "-src"]
+    if connection_file:  # jupyter_client fills in its path (nbclient writes it to /tmp)
+        args += ["--ro-bind", "{connection_file}", "{connection_file}"]
+    if gpu:
+        for dev in sorted(Path("/dev").glob("nvidia*")) + [Path("/dev/kfd"), Path("/dev/dri")]:
+            if dev.exists():
+                args += ["--dev-bind", str(dev), str(dev)]
+        if any(Path("/dev").glob("nvidia*")):
+            args += ["--ro-bind", "/sys", "/sys"]
+            if Path("/proc/driver/nvidia").exists():
+                args += ["--ro-bind", "/proc/driver/nvidia", "/proc/driver/nvidia"]
+    return args + ["--chdir", "/tmp", "--"]
+
+
+def prepare_task(course, assignment_id, student_id, settings, sandboxed):
+    """Make the task course start its kernels in the sandbox; return env for nbgrader.
+
+    Writes ``<course>/.sandbox/jupyter/kernels/python3/kernel.json`` and a runtime folder for
+    the kernel's connection file and IPC sockets, appends the IPC transport to the course's
+    ``nbgrader_config.py``, and makes the hidden-test modules readable by root only.
+
+    Args:
+        course: the task's private course folder (``parallel.grade_submission`` made it).
+        settings: ``limits_from_config()``'s dict.
+        sandboxed: use bwrap (``check()[0]``); False applies the resource limits only.
+
+    Returns:
+        dict of environment variables for the nbgrader run (``JUPYTER_PATH``,
+        ``JUPYTER_RUNTIME_DIR``).
+    """
+    course = Path(course)
+    base = course / ".sandbox"
+    runtime = base / "runtime"
+    spec_dir = base / "jupyter" / "kernels" / "python3"
+    spec_dir.mkdir(parents=True)
+    runtime.mkdir(parents=True)
+    uid = FIRST_UID + os.getpid() % 100_000
+    hidden = course / "assignments" / assignment_id
+    modules = sorted(p.name for p in hidden.glob("*.py")) if hidden.is_dir() else []
+    spec = {"assignment": assignment_id, "hidden_dir": str(hidden), "modules": modules,
+            "work_source": str(course / "autograded" / student_id / assignment_id),
+            "work": WORK if sandboxed else None, "limits": settings,
+            "uid": uid if sandboxed and os.geteuid() == 0 else None}
+    launcher = [sys.executable, "-m", "coursekit.sandbox_kernel", json.dumps(spec)]
+    if sandboxed:
+        for path in hidden.glob("*.py"):
+            path.chmod(0o600)  # read by the launcher as root, then by no one in the kernel
+        if spec["uid"] is not None:
+            os.chown(runtime, uid, uid)  # the kernel makes its sockets there
+        readable = [*_python_paths(), hidden]
+        prefix = bwrap_command(readable=[p for p in readable if p.exists()],
+                               writable=[runtime], work_source=spec["work_source"],
+                               scratch_size=settings["scratch_size"])
+        launcher = prefix + launcher
+    kernel = {"argv": [*launcher, "-f", "{connection_file}"],
+              "display_name": "Python 3 (coursekit sandbox)" if sandboxed else "Python 3",
+              "language": "python", "metadata": {"debugger": False}}
+    (spec_dir / "kernel.json").write_text(json.dumps(kernel, indent=1))
+    with open(course / "nbgrader_config.py", "a") as config:
+        config.write("\n# coursekit.sandbox: the kernel has no network; talk over Unix sockets\n"
+                     "c.KernelManager.transport = 'ipc'\n"
+                     f"c.KernelManager.ip = {str(runtime / 'kernel')!r}\n")
+    return {"JUPYTER_PATH": str(base / "jupyter"), "JUPYTER_RUNTIME_DIR": str(runtime)}
+
+
+def verify_command(course, assignment_id, student_id, settings, sandboxed):
+    """argv of ``coursekit.verify_child`` for this task: sandboxed like the kernel, but without
+    even the hidden-test modules (it holds only the student's answers)."""
+    uid = FIRST_UID + os.getpid() % 100_000 if sandboxed and os.geteuid() == 0 else None
+    spec = {"limits": settings, "uid": uid}
+    argv = [sys.executable, "-m", "coursekit.verify_child", json.dumps(spec)]
+    if not sandboxed:
+        return argv
+    work = Path(course) / "submitted" / student_id / assignment_id
+    return bwrap_command(readable=_python_paths(), writable=[], work_source=work,
+                         scratch_size=settings["scratch_size"], connection_file=False) + argv

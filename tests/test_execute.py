@@ -1,0 +1,171 @@
+"""coursekit.execute.RecoveringExecute on small notebooks, with real kernels (no mocks).
+
+A kernel that dies, hangs or poisons its CUDA context must cost only the cell it was running:
+that cell gets an error output, the cells after it run in a fresh kernel with the state of the
+cells above, and the incident is recorded in the notebook's metadata.
+
+    .venv/bin/python -m pytest tests/test_execute.py -q
+"""
+import json
+
+import nbformat
+import pytest
+from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook
+from nbgrader.preprocessors import Execute, IgnorePattern
+
+from conftest import ASSIGNMENT, ROOT, SAMPLES
+from coursekit import course, execute, grading, samples
+
+EXIT = "import os\nos._exit(3)"
+SEGFAULT = "import ctypes\nctypes.string_at(0)"
+
+
+def _notebook(*sources):
+    """A notebook of code cells (a markdown cell first, so cell indices start at 1)."""
+    return new_notebook(cells=[new_markdown_cell("# test")] + [new_code_cell(s) for s in sources],
+                        metadata={"kernelspec": {"name": "python3", "display_name": "Python 3",
+                                                 "language": "python"}})
+
+
+def _run(nb, tmp_path, executor=execute.RecoveringExecute, **options):
+    executor(**options).preprocess(nb, {"metadata": {"path": str(tmp_path)}})
+    return nb
+
+
+def _stdout(cell):
+    return "".join(o.get("text", "") for o in cell.outputs if o.output_type == "stream")
+
+
+def _errors(cell):
+    return [o for o in cell.outputs if o.output_type == "error"]
+
+
+def _incidents(nb):
+    return nb.metadata["coursekit"]["incidents"]
+
+
+@pytest.mark.parametrize("source, how", [(EXIT, "exit code 3"),
+                                         (SEGFAULT, "killed by signal 11, SIGSEGV")])
+def test_does_a_dead_kernel_cost_only_the_cell_that_killed_it(tmp_path, source, how):
+    nb = _run(_notebook("x = 1\nprint('one')", source, "print(x + 1)", "print('four')"),
+              tmp_path)
+    one, killer, three, four = nb.cells[1:]
+    assert _stdout(one) == "one\n" and not _errors(one)
+    assert _stdout(three) == "2\n" and not _errors(three)  # x came back: the cells above re-ran
+    assert _stdout(four) == "four\n"
+    [error] = _errors(killer)
+    assert error.ename == "DeadKernelError"
+    assert f"the kernel died while running this cell ({how})" in error.evalue
+    assert "fresh kernel" in error.evalue
+    assert _incidents(nb) == [{"cell": 2, "grade_id": None, "kind": "died", "replay": False,
+                               "message": f"the kernel died while running this cell ({how})"}]
+    assert nb.metadata["coursekit"]["restarts"] == 1
+
+
+@pytest.mark.parametrize("source", [
+    "while True:\n    pass",
+    # a loop that ignores the interrupt nbclient sends at the timeout
+    "import signal\nsignal.signal(signal.SIGINT, signal.SIG_IGN)\nwhile True:\n    pass"])
+def test_does_a_cell_that_times_out_cost_only_itself(tmp_path, source):
+    nb = _run(_notebook("x = 1", source, "print(x + 1)"), tmp_path, timeout=2)
+    [error] = _errors(nb.cells[2])
+    assert error.ename == "CellTimeoutError"
+    assert "ran longer than the limit of 2 s per cell" in error.evalue
+    assert _stdout(nb.cells[3]) == "2\n" and not _errors(nb.cells[3])
+    assert [(i["cell"], i["kind"]) for i in _incidents(nb)] == [(2, "timeout")]
+
+
+def test_does_a_poisoned_cuda_context_cost_only_its_cell(tmp_path):
+    # the error PyTorch raises after a device-side assert (a GPU is not needed to raise it)
+    poison = ("y = 2\nraise RuntimeError('CUDA error: device-side assert triggered\\n"
+              "Compile with `TORCH_USE_CUDA_DSA` to enable device-side assertions.')")
+    nb = _run(_notebook("x = 1", poison, "print(x, 'y' in dir())"), tmp_path)
+    first, note = _errors(nb.cells[2])
+    assert (first.ename, note.ename) == ("RuntimeError", "CUDAContextError")
+    assert "device-side assert triggered" in note.evalue
+    # a fresh kernel: x came back from the cell above, y (set by the poisoning cell) did not
+    assert _stdout(nb.cells[3]) == "1 False\n"
+    assert [(i["cell"], i["kind"]) for i in _incidents(nb)] == [(2, "cuda")]
+
+
+def test_is_an_ordinary_error_left_to_the_kernel(tmp_path):
+    nb = _run(_notebook("x = 1", "raise ValueError('wrong')", "print(x)"), tmp_path)
+    assert [e.ename for e in _errors(nb.cells[2])] == ["ValueError"]
+    assert _stdout(nb.cells[3]) == "1\n"
+    assert "coursekit" not in nb.metadata
+
+
+def test_does_the_restart_cap_leave_the_rest_not_run(tmp_path):
+    nb = _run(_notebook("x = 1", EXIT, "print(x)", EXIT, "print('never')", "print('nor')"),
+              tmp_path, max_restarts=1)
+    assert _stdout(nb.cells[3]) == "1\n"
+    [error] = _errors(nb.cells[4])
+    assert "the rest of the notebook was not run" in error.evalue
+    for cell in nb.cells[5:]:
+        assert [e.ename for e in _errors(cell)] == ["CellNotRunError"] and not _stdout(cell)
+    meta = nb.metadata["coursekit"]
+    assert [i["cell"] for i in meta["incidents"]] == [2, 4]
+    assert meta["restarts"] == 1 and meta["not_run"] == [5, 6]
+
+
+def test_does_a_cell_that_kills_the_kernel_again_on_replay_get_skipped(tmp_path):
+    # cell 2 is harmless the first time and kills the kernel when run again to rebuild state
+    second_time_kills = ("import os, pathlib\nruns = pathlib.Path('runs.txt')\n"
+                         "seen = runs.exists()\nruns.write_text('x')\nif seen:\n    os._exit(5)")
+    nb = _run(_notebook("x = 1", second_time_kills, EXIT, "print(x)"), tmp_path)
+    assert not _errors(nb.cells[2])  # graded on its first run
+    assert _errors(nb.cells[3])[0].ename == "DeadKernelError"
+    assert _stdout(nb.cells[4]) == "1\n"
+    meta = nb.metadata["coursekit"]
+    assert [(i["cell"], i["replay"]) for i in meta["incidents"]] == [(3, False), (2, True)]
+    assert meta["restarts"] == 2
+
+
+def test_is_a_notebook_without_incidents_run_exactly_as_by_nbgrader(tmp_path):
+    sources = ("import sys\nx = 6 * 7\nx", "print(x)\nprint('warn', file=sys.stderr)",
+               "raise KeyError('k')", "from IPython.display import display, HTML\n"
+               "display(HTML('<b>x</b>'), display_id='d')")
+    ours = _run(_notebook(*sources), tmp_path)
+    theirs = _run(_notebook(*sources), tmp_path, executor=Execute)
+    strip = lambda nb: [(c.get("outputs"), c.get("execution_count")) for c in nb.cells]
+    assert json.dumps(strip(ours)) == json.dumps(strip(theirs))
+    assert ours.metadata == theirs.metadata and "coursekit" not in ours.metadata
+
+
+def _course_config():
+    from traitlets.config.loader import PyFileConfigLoader
+
+    return PyFileConfigLoader("nbgrader_config.py", path=str(ROOT)).load_config()
+
+
+def test_does_nbgrader_config_put_it_in_place_of_execute():
+    config = _course_config()
+    preprocessors = config.Autograde.autograde_preprocessors
+    assert execute.RecoveringExecute in preprocessors and Execute not in preprocessors
+    assert preprocessors.index(execute.RecoveringExecute) == 0
+    assert preprocessors.index(IgnorePattern) == 1  # nbgrader's order otherwise
+    assert config.RecoveringExecute.max_restarts == 3
+
+
+def test_does_coursekit_cell_timeout_shorten_the_limit_per_cell(monkeypatch):
+    monkeypatch.delenv("COURSEKIT_CELL_TIMEOUT", raising=False)
+    assert _course_config().Execute.timeout == 180
+    monkeypatch.setenv("COURSEKIT_CELL_TIMEOUT", "20")
+    assert _course_config().Execute.timeout == 20
+
+
+@pytest.mark.slow
+def test_does_plain_nbgrader_autograde_grade_the_rest_of_a_crashing_submission(tmp_path):
+    """Serial ``nbgrader autograde`` (no coursekit) of crash_segfault: only its cell loses."""
+    scratch = course.copy_course(ROOT, tmp_path / "course")
+    grading.run_nbgrader(scratch, "generate_assignment", ASSIGNMENT, "--force")
+    samples.write_submission(scratch, ASSIGNMENT, scratch / "assignments" / ASSIGNMENT
+                             / "samples", "crash_segfault")
+    grading.run_nbgrader(scratch, "autograde", ASSIGNMENT)
+    got = grading.read_grades(scratch, ASSIGNMENT)["crash_segfault"]["groups"]
+    assert got == samples.load_expected(SAMPLES, "crash_segfault")["scores"]
+    graded = nbformat.read(scratch / "autograded" / "crash_segfault" / ASSIGNMENT
+                           / f"{ASSIGNMENT}.ipynb", as_version=4)
+    [incident] = graded.metadata["coursekit"]["incidents"]
+    assert (incident["grade_id"], incident["kind"]) == ("search_select", "died")
+    assert "SIGSEGV" in incident["message"]
