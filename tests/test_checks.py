@@ -17,9 +17,13 @@ from usefuns.utils import get_device
 
 ASSIGNMENT = Path(__file__).resolve().parents[1] / "assignments" / "two_layer_net"
 SAMPLES = ASSIGNMENT / "samples"
-# attack_* samples tamper with the process that runs them: only the grader's sandbox runs them
+# The samples whose answers these checks run here, in pytest's process: not the attack_*
+# ones (they tamper with the process that runs them: only the grader's sandbox runs them), nor
+# those about a broken or edited notebook rather than its answers.
+NOTEBOOK_KEYS = {"notebook_edits", "raw_notebook", "submitted_as", "expected_status"}
 SAMPLE_NAMES = sorted(p.name for p in SAMPLES.iterdir()
-                      if (p / "answers.py").is_file() and not p.name.startswith("attack_"))
+                      if (p / "answers.py").is_file() and not p.name.startswith("attack_")
+                      and not NOTEBOOK_KEYS & set(json.loads((p / "expected.json").read_text())))
 CORRECT = [name for name in SAMPLE_NAMES if name.startswith("correct")]
 ANSWERS = ("nn_forward_pass", "nn_forward_backward", "nn_train", "nn_predict")
 CHECKS = {"check_forward": "nn_forward_pass", "check_loss": "nn_forward_backward",
@@ -117,7 +121,7 @@ def test_does_every_sample_say_what_it_is():
 
 def test_is_every_message_one_line(sample_results):
     messages = [m for results in sample_results.values() for m in results.values() if m]
-    assert len(messages) >= len(SAMPLE_NAMES)
+    assert len(messages) >= len([name for name in SAMPLE_NAMES if expected_failures(name)])
     for message in messages:
         assert message == message.strip() and "\n" not in message, message
         assert "Traceback" not in message and len(message) < 400, message

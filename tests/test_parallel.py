@@ -48,7 +48,9 @@ def gradebook_dump(course_root):
 
 def normalised(path, course_root):
     """A graded notebook without run times, with each cell's stream outputs joined (their
-    chunking depends on timing) and with the course folder (in tracebacks) named COURSE."""
+    chunking depends on timing), with the course folder (in tracebacks) named COURSE, and
+    with tracebacks cut to their last line: in the sandbox a traceback cannot quote the
+    hidden-test modules' source (unreadable there), serial nbgrader's does."""
     text = Path(path).read_text().replace(json.dumps(str(Path(course_root).resolve()))[1:-1],
                                           "COURSE")
     nb = json.loads(text)
@@ -57,6 +59,8 @@ def normalised(path, course_root):
         outputs = []
         for out in cell.get("outputs", []):
             out = dict(out)
+            if out["output_type"] == "error":
+                out["traceback"] = out["traceback"][-1:]
             if out["output_type"] == "stream":
                 out["text"] = "".join(out["text"]) if isinstance(out["text"], list) else out["text"]
                 if outputs and outputs[-1].get("name") == out["name"]:
