@@ -6,12 +6,15 @@
 
 Builds a scratch course (``copy_course`` + ``coursekit release``), writes ``--copies`` copies of
 the chosen samples as students ``<sample>-<k>`` and grades the same submissions, each time in a
-fresh copy of that course, in four ways, one after the other (``--rounds`` times, every other
+fresh copy of that course, in five ways (three with --quick), one after the other (``--rounds`` times, every other
 round in reverse order):
 
 - ``serial``: one plain ``nbgrader autograde <a> --force`` (nbgrader's way);
-- ``parallel``: ``autograde_batch(workers=N)`` (lean start: nbgrader forked from a preloaded
-  process per submission);
+- ``parallel``: ``autograde_batch(workers=N)`` without the sandbox and the out-of-kernel
+  verification (lean start: nbgrader forked from a preloaded process per submission): the
+  same grading as serial nbgrader, in parallel;
+- ``parallel_hardened``: ``autograde_batch(workers=N)`` as ``coursekit autograde`` runs it, with
+  the bwrap sandbox and the verification (docs/security.md): what hardening costs;
 - ``serial_one_thread``: serial with ``OMP_NUM_THREADS=MKL_NUM_THREADS=1``, the thread setting
   each parallel task gets on a full machine, so that threads and parallelism can be told apart;
 - ``parallel_plain``: ``autograde_batch(lean=False)``, a fresh ``python -m nbgrader`` per
@@ -123,7 +126,7 @@ def main(argv=None):
     parser.add_argument("--rounds", type=int, default=1, help="times to repeat every run")
     parser.add_argument("--repeat", type=int, default=3, help="runs of each overhead timing")
     parser.add_argument("--quick", action="store_true",
-                        help="only serial and parallel (skip the one-thread and plain runs)")
+                        help="only serial, parallel and parallel_hardened (skip the one-thread and plain runs)")
     parser.add_argument("--work", help="scratch folder (default: a temporary one, removed)")
     parser.add_argument("--json", help="also write the report to this file")
     args = parser.parse_args(argv)
@@ -131,13 +134,16 @@ def main(argv=None):
     names = args.sample or DEFAULT_SAMPLES
     work = Path(args.work or tempfile.mkdtemp(prefix="bench-autograde-")).resolve()
     one_thread = {"OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1"}
+    plain = {"enabled": False, "verify": False}  # nbgrader's grading, in parallel
     runs = {"serial": lambda c: serial(c),
             "parallel": lambda c: autograde_batch(c, ASSIGNMENT, workers=args.workers,
-                                                  force=True)}
+                                                  force=True, sandbox=plain),
+            "parallel_hardened": lambda c: autograde_batch(c, ASSIGNMENT, workers=args.workers,
+                                                           force=True)}
     if not args.quick:
         runs["serial_one_thread"] = lambda c: serial(c, one_thread)
         runs["parallel_plain"] = lambda c: autograde_batch(c, ASSIGNMENT, workers=args.workers,
-                                                           force=True, lean=False)
+                                                           force=True, lean=False, sandbox=plain)
     report = {"date": time.strftime("%Y-%m-%d %H:%M %Z"), "machine": machine(),
               "submissions": len(names) * args.copies, "workers": args.workers,
               "rounds": args.rounds, "runs": {run: {"seconds_all": [], "load_before": []}
@@ -180,6 +186,7 @@ def main(argv=None):
             info["per_minute"] = 60 * report["submissions"] / info["seconds"]
         seconds = {run: info["seconds"] for run, info in report["runs"].items()}
         report["speedup"] = seconds["serial"] / seconds["parallel"]
+        report["speedup_hardened"] = seconds["serial"] / seconds["parallel_hardened"]
         if "serial_one_thread" in seconds:
             report["speedup_vs_one_thread"] = seconds["serial_one_thread"] / seconds["parallel"]
     finally:
@@ -203,6 +210,7 @@ def print_report(report):
         print(f"  {run:18} {info['seconds']:7.1f} s  {info['per_minute']:5.2f} submissions/min"
               f"  (all: {', '.join(f'{x:.0f}' for x in info['seconds_all'])} s; load before: "
               f"{', '.join(f'{x:.2f}' for x in info['load_before'])})")
+    print(f"hardened (sandbox + verification) / serial: {report['speedup_hardened']:.2f}x")
     print(f"speedup parallel / serial: {report['speedup']:.2f}x"
           + (f"; / serial one thread: {report['speedup_vs_one_thread']:.2f}x"
              if "speedup_vs_one_thread" in report else ""))

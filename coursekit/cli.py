@@ -97,6 +97,7 @@ def cmd_autograde(args):
     overrides = {key: getattr(args, key) for key in ("memory", "cpu_seconds", "file_size",
                                                       "scratch_size", "processes", "open_files")}
     overrides["enabled"] = False if args.no_sandbox else (True if args.require_sandbox else None)
+    overrides["verify"] = False if args.no_verify else None
     try:
         settings = sandbox.limits_from_config(args.root / "nbgrader_config.py", overrides)
     except ValueError as err:
@@ -203,6 +204,8 @@ def _parser():
                         help="run kernels without bwrap (resource limits only)")
     limits.add_argument("--require-sandbox", action="store_true",
                         help="fail instead of grading where bwrap does not work")
+    limits.add_argument("--no-verify", action="store_true",
+                        help="skip the out-of-kernel verification (docs/security.md)")
     p.set_defaults(func=cmd_autograde)
     p = sub.add_parser("feedback", help="feedback HTML without hidden tests")
     p.add_argument("assignment")

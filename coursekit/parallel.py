@@ -43,7 +43,7 @@ import time
 import warnings
 from pathlib import Path
 
-from coursekit import grading, preflight
+from coursekit import grading, hardening, preflight
 from coursekit.course import is_course_root
 
 __all__ = ["autograde_batch", "grade_submission", "status_path", "STATUS_DIR"]
@@ -186,82 +186,6 @@ def _run_nbgrader(course, env, args, timeout):
 ZYGOTE_PRELOAD = ("nbgrader.apps.nbgraderapp", "nbgrader.converters", "nbconvert", "nbclient",
                   "jupyter_client", "sqlalchemy")
 _ZYGOTE = {"proc": None, "buffer": b"", "lock": threading.Lock()}
-
-
-_SANDBOX_CHECK = {}
-
-
-def _sandbox_env(course, assignment_id, student_id, plan, result):
-    """Sandbox this task's kernels as ``plan["sandbox"]`` says (see coursekit.sandbox)."""
-    from coursekit import sandbox
-
-    settings = (plan or {}).get("sandbox")
-    if settings is None:
-        return {}
-    if "usable" not in _SANDBOX_CHECK:  # once per worker process: it runs bwrap once
-        _SANDBOX_CHECK["usable"], _SANDBOX_CHECK["message"] = sandbox.check()
-    usable = _SANDBOX_CHECK["usable"] and settings["enabled"] is not False
-    if settings["enabled"] is True and not usable:
-        raise RuntimeError(f"the sandbox is required (Sandbox.enabled = True) but unusable "
-                           f"on this worker: {_SANDBOX_CHECK['message']}")
-    result["sandbox"] = _SANDBOX_CHECK["message"] if usable else "off: " + (
-        "Sandbox.enabled = False" if settings["enabled"] is False else _SANDBOX_CHECK["message"])
-    return sandbox.prepare_task(course, assignment_id, student_id, settings, usable)
-
-
-def _incidents(graded, notebooks):
-    """One note per kernel death, timeout or poisoned CUDA context (coursekit.execute)."""
-    notes = []
-    for nb_name in notebooks:
-        try:
-            meta = json.loads((graded / f"{nb_name}.ipynb").read_text())["metadata"]
-        except (OSError, ValueError, KeyError):
-            continue
-        for incident in meta.get("coursekit", {}).get("incidents", []):
-            where = incident.get("grade_id") or f"cell {incident.get('cell')}"
-            notes.append(f"kernel {incident.get('kind')} in {where}: "
-                         f"{' '.join(str(incident.get('message', '')).split())[:300]}")
-    return notes
-
-
-def _verify(course, assignment_id, student_id, plan, env, result, graded):
-    """Re-run the verified hidden checks out of the kernel; lower what the kernel overrated."""
-    from coursekit import sandbox, verify
-
-    settings = (plan or {}).get("sandbox")
-    if settings is None:
-        return
-    usable = _SANDBOX_CHECK.get("usable", False) and settings["enabled"] is not False
-    command = sandbox.verify_command(course, assignment_id, student_id, settings, usable)
-    for nb_name, nb in result["notebooks"].items():
-        kernel = {g: (v["auto_score"] or 0.0, v["max_score"]) for g, v in nb["grades"].items()
-                  if v["auto_score"] is not None}
-        verdicts = verify.verify_submission(
-            course / "assignments" / assignment_id,
-            course / "source" / assignment_id / f"{nb_name}.ipynb", graded / f"{nb_name}.ipynb",
-            course / "submitted" / student_id / assignment_id, kernel, command,
-            device=env.get("USEFUNS_DEVICE"))
-        changes = verify.lowered(verdicts)
-        for grade_id, (score, message) in sorted(changes.items()):
-            nb["grades"][grade_id]["auto_score"] = score
-            result["notes"].append(f"verification: {grade_id} passed in the kernel "
-                                   f"({kernel[grade_id][0]:g} points) but not outside it: "
-                                   f"{message}; scored {score:g}")
-        result["notes"] += [f"verification: {g}: {v['message']}" for g, v in sorted(
-            verdicts.items()) if v["verified"] is None and v["message"]]
-        if changes:
-            # the kernel reported passes that verification refuted: its other verdicts are
-            # not trusted either (the cells only the kernel can check score zero)
-            for grade_id, value in sorted(nb["grades"].items()):
-                if grade_id not in verdicts and not value["needs_manual_grade"] and (
-                        value["auto_score"] or 0) > 0:
-                    changes[grade_id] = (0.0, "not trusted: verification refuted this "
-                                              "kernel's results in other cells")
-                    result["notes"].append(f"verification: {grade_id} ({value['auto_score']:g}"
-                                           f" points in the kernel) not trusted; scored 0")
-                    value["auto_score"] = 0.0
-            verify.mark_notebook(graded / f"{nb_name}.ipynb", changes)
-            result["tampering"] = True
 
 
 def _zygote_main():
@@ -413,7 +337,7 @@ def grade_submission(course_tar, gradebook_db, submission_tar, assignment_id, st
                                        *check["notes"]])
             return result
         args = ("autograde", assignment_id, "--student", student_id, "--force")
-        env = dict(env, **_sandbox_env(course, assignment_id, student_id, plan, result))
+        env = dict(env, **hardening.sandbox_env(course, assignment_id, student_id, plan, result))
         run = _run_lean if lean and hasattr(os, "fork") else _run_nbgrader
         try:
             try:
@@ -432,8 +356,8 @@ def grade_submission(course_tar, gradebook_db, submission_tar, assignment_id, st
         if result["reason"] is None and (missing or not result["notebooks"]):
             result["reason"] = f"nbgrader wrote no autograded notebook {missing or ''}"
         if result["reason"] is None:
-            result["notes"] += _incidents(graded, result["notebooks"])
-            _verify(course, assignment_id, student_id, plan, env, result, graded)
+            result["notes"] += hardening.incidents(graded, result["notebooks"])
+            hardening.verify(course, assignment_id, student_id, plan, env, result, graded)
             result["files"], result["ok"] = _read_files(graded), True
     except Exception as err:  # noqa: BLE001 - the batch must record it and go on
         result["reason"] = f"{type(err).__name__}: {err}"

@@ -47,6 +47,7 @@ DEFAULTS = {
     "scratch_size": "512M",   # the private tmpfs the kernel works in
     "processes": 256,         # RLIMIT_NPROC of the kernel's uid: processes + threads
     "open_files": 1024,       # RLIMIT_NOFILE
+    "verify": True,           # re-run assignments/<a>/verification.py's cells out of the kernel
 }
 SIZE_UNITS = {"": 1, "K": 1024, "M": 1024 ** 2, "G": 1024 ** 3, "T": 1024 ** 4}
 WORK = "/tmp/coursekit-work"   # the kernel's working directory inside the sandbox
@@ -93,6 +94,8 @@ def limits_from_config(config_file=None, overrides=None):
     unknown = sorted(set(settings) - set(DEFAULTS))
     if unknown:
         raise ValueError(f"unknown sandbox setting(s) {unknown}; known: {sorted(DEFAULTS)}")
+    if not isinstance(settings["verify"], bool):
+        raise ValueError(f"Sandbox.verify is {settings['verify']!r}; use True or False")
     if settings["enabled"] not in ("auto", True, False):
         raise ValueError(f"Sandbox.enabled is {settings['enabled']!r}; use 'auto', True or False")
     for key in ("memory", "file_size", "scratch_size"):
