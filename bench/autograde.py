@@ -89,6 +89,21 @@ def kernel_overhead(repeat):
     return statistics.median(starts), statistics.median(imports)
 
 
+def busy_seconds():
+    """CPU seconds the whole machine has been busy (all cores, /proc/stat), or 0.0.
+
+    On an idle machine the difference over a run is that run's CPU time, children, kernels
+    and Dask included, which says how many cores a run keeps busy (serial nbgrader is not one:
+    its kernel and nbgrader's own process overlap).
+    """
+    try:
+        fields = [int(x) for x in Path("/proc/stat").read_text().split("\n")[0].split()[1:]]
+    except (OSError, ValueError):
+        return 0.0
+    idle = fields[3] + (fields[4] if len(fields) > 4 else 0)  # idle + iowait
+    return (sum(fields[:8]) - idle) / os.sysconf("SC_CLK_TCK")
+
+
 def build(work, names, copies):
     """A released scratch course with ``copies`` submissions of each sample; its path."""
     base = course.copy_course(ROOT, work / "base")
@@ -165,9 +180,10 @@ def main(argv=None):
                 shutil.copytree(base, folder)
                 info = report["runs"][run]
                 info["load_before"].append(os.getloadavg()[0])
-                start = time.perf_counter()
+                start, busy = time.perf_counter(), busy_seconds()
                 status = grade(folder)
                 info["seconds_all"].append(time.perf_counter() - start)
+                info.setdefault("cpu_busy_all", []).append(busy_seconds() - busy)
                 if isinstance(status, dict):
                     info["task_seconds_median"] = statistics.median(
                         e["seconds"] for e in status.values())
@@ -184,6 +200,8 @@ def main(argv=None):
         for info in report["runs"].values():
             info["seconds"] = statistics.median(info["seconds_all"])
             info["per_minute"] = 60 * report["submissions"] / info["seconds"]
+            info["cpu_busy_s"] = statistics.median(info["cpu_busy_all"])
+            info["cores_busy"] = info["cpu_busy_s"] / info["seconds"]
         seconds = {run: info["seconds"] for run, info in report["runs"].items()}
         report["speedup"] = seconds["serial"] / seconds["parallel"]
         report["speedup_hardened"] = seconds["serial"] / seconds["parallel_hardened"]
@@ -208,6 +226,7 @@ def print_report(report):
     print(f"median of {report['rounds']} round(s):")
     for run, info in report["runs"].items():
         print(f"  {run:18} {info['seconds']:7.1f} s  {info['per_minute']:5.2f} submissions/min"
+              f"  {info['cpu_busy_s']:6.1f} CPU s ({info['cores_busy']:.2f} cores busy)"
               f"  (all: {', '.join(f'{x:.0f}' for x in info['seconds_all'])} s; load before: "
               f"{', '.join(f'{x:.2f}' for x in info['load_before'])})")
     print(f"hardened (sandbox + verification) / serial: {report['speedup_hardened']:.2f}x")

@@ -4,6 +4,8 @@
   the course's limits (``coursekit.sandbox``);
 - ``incidents``: after it, one note per kernel death, timeout or poisoned CUDA context that
   ``coursekit.execute.RecoveringExecute`` recorded in the graded notebook;
+- ``suspicious_uses``: answers that touch ``sys.modules``, ``builtins``, the kernel's error
+  reporting... are listed for an instructor (``coursekit.suspicious``);
 - ``verify``: re-run the cells of ``assignments/<a>/verification.py`` out of the kernel
   (``coursekit.verify``) and lower what the kernel overrated; when the kernel is refuted, the
   cells only it can check score zero too.
@@ -12,7 +14,7 @@ Each works on the task's result dict (``notes``, ``notebooks``, ``sandbox``, ``t
 """
 import json
 
-__all__ = ["sandbox_env", "incidents", "verify"]
+__all__ = ["sandbox_env", "incidents", "verify", "suspicious_uses"]
 
 _CHECK = {}
 
@@ -63,6 +65,12 @@ def verify(course, assignment_id, student_id, plan, env, result, graded):
     usable = _CHECK.get("usable", False) and settings["enabled"] is not False
     command = sandbox.verify_command(course, assignment_id, student_id, settings, usable)
     for nb_name, nb in result["notebooks"].items():
+        flagged = suspicious_uses(graded / f"{nb_name}.ipynb")
+        if flagged:
+            result["suspicious"] = result.get("suspicious", []) + flagged
+            result["notes"].append(f"review: the answers reach for the grader's machinery "
+                                   f"({'; '.join(flagged[:5])}"
+                                   f"{'; ...' if len(flagged) > 5 else ''})")
         kernel = {g: (v["auto_score"] or 0.0, v["max_score"]) for g, v in nb["grades"].items()
                   if v["auto_score"] is not None}
         verdicts = out_of_kernel.verify_submission(
@@ -91,3 +99,16 @@ def verify(course, assignment_id, student_id, plan, env, result, graded):
                     value["auto_score"] = 0.0
             out_of_kernel.mark_notebook(graded / f"{nb_name}.ipynb", changes)
             result["tampering"] = True
+
+
+def suspicious_uses(notebook_path):
+    """The static scan of the graded notebook's answer cells (``coursekit.suspicious``)."""
+    from coursekit.suspicious import scan
+
+    try:
+        nb = json.loads(notebook_path.read_text())
+    except (OSError, ValueError):
+        return []
+    return scan(["".join(c.get("source", "")) for c in nb.get("cells", [])
+                 if c.get("cell_type") == "code"
+                 and c.get("metadata", {}).get("nbgrader", {}).get("solution")])

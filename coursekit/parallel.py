@@ -602,7 +602,8 @@ def autograde_batch(course_root, assignment_id, *, workers=None, scheduler=None,
                                  "reason": result["reason"], "seconds": result["seconds"],
                                  "worker": result["worker"], "notes": result.get("notes", []),
                                  "sandbox": result.get("sandbox"),
-                                 "tampering": bool(result.get("tampering"))})
+                                 "tampering": bool(result.get("tampering")),
+                                 "suspicious": result.get("suspicious", [])})
                 bar.update()
                 submit_next()
     finally:

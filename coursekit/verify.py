@@ -74,6 +74,7 @@ class VerifyChild:
         from coursekit.verify_child import write_frame
 
         callbacks = message.pop("callbacks", [])
+        originals = message.pop("originals", {})
         buffer = io.BytesIO()
         torch.save(message, buffer)
         try:
@@ -90,8 +91,9 @@ class VerifyChild:
                 # the student's code calls one of the grader's functions (e.g. a reference)
                 try:
                     fn = callbacks[reply["callback"]]
-                    answer = {"ok": True, "value": fn(*reply.get("args", []),
-                                                      **reply.get("kwargs", {}))}
+                    answer = {"ok": True, "value": fn(*_decode(reply.get("args", []), originals),
+                                                      **_decode(reply.get("kwargs", {}),
+                                                                originals))}
                 except Exception as err:  # noqa: BLE001 - reported to the student's code
                     answer = {"ok": False, "error": f"{type(err).__name__}: {err}"}
                 buffer = io.BytesIO()
@@ -124,12 +126,14 @@ class VerifyChild:
         def remote(*args, **kwargs):
             if self.proc.poll() is not None:  # an earlier call ended it (os._exit, a crash)
                 self._start()
-            callbacks = []
+            callbacks, originals = [], {}
             reply = self.request({"op": "call", "fn": name,
-                                  "args": _marked(list(args), callbacks),
-                                  "kwargs": _marked(kwargs, callbacks), "callbacks": callbacks},
+                                  "args": _marked(list(args), callbacks, originals, "args"),
+                                  "kwargs": _marked(kwargs, callbacks, originals, "kwargs"),
+                                  "callbacks": callbacks, "originals": originals},
                                  timeout=CALL_TIMEOUT)
             if reply["ok"]:
+                _decode(reply.get("state"), originals)  # in-place updates reach our objects
                 return reply["value"]
             missing = reply.get("name")
             if missing and missing in self.instructor_names:
@@ -152,9 +156,12 @@ class VerifyChild:
             shutil.rmtree(self.cwd, ignore_errors=True)
 
 
-def _marked(value, callbacks):
+def _marked(value, callbacks, originals, path):
     """Arguments as plain data: the student's functions (stand-ins) become markers the child
-    resolves, the grader's functions markers it calls back through (``callbacks`` grows)."""
+    resolves, the grader's functions markers it calls back through (``callbacks`` grows), and
+    every dict and tensor is recorded in ``originals`` by its path (see ``_decode``)."""
+    import torch
+
     from coursekit.verify_child import FUNCTION, GRADER
 
     if callable(value) and hasattr(value, "coursekit_student_function"):
@@ -162,10 +169,43 @@ def _marked(value, callbacks):
     if callable(value):
         callbacks.append(value)
         return {GRADER: len(callbacks) - 1}
+    if isinstance(value, (dict, torch.Tensor)):
+        originals[path] = value
     if isinstance(value, dict):
-        return {k: _marked(v, callbacks) for k, v in value.items()}
+        return {k: _marked(v, callbacks, originals, f"{path}/{k}") for k, v in value.items()}
     if isinstance(value, (list, tuple)):
-        return type(value)(_marked(v, callbacks) for v in value)
+        return type(value)(_marked(v, callbacks, originals, f"{path}/{i}")
+                           for i, v in enumerate(value))
+    return value
+
+
+def _decode(value, originals):
+    """Plain data from the child, where an argument we passed in (``{REF: path, "value"}``)
+    becomes that very object of ours, updated to the child's value: a tensor in place, a dict
+    entry by entry (rebound entries rebound here too). So checks that look at identity and
+    in-place updates (``check_train``) see what they would see in one process."""
+    import torch
+
+    from coursekit.verify_child import REF
+
+    if isinstance(value, dict) and REF in value:
+        mine, theirs = originals.get(value[REF]), _decode(value["value"], originals)
+        if isinstance(mine, torch.Tensor) and isinstance(theirs, torch.Tensor):
+            with torch.no_grad():
+                if mine.shape == theirs.shape:
+                    mine.copy_(theirs)
+                else:
+                    mine.data = theirs.to(mine.device, mine.dtype)
+            return mine
+        if isinstance(mine, dict) and isinstance(theirs, dict):
+            mine.clear()
+            mine.update(theirs)
+            return mine
+        return theirs
+    if isinstance(value, dict):
+        return {k: _decode(v, originals) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return type(value)(_decode(v, originals) for v in value)
     return value
 
 

@@ -23,6 +23,7 @@ import sys
 
 FUNCTION = "__coursekit_student_function__"  # an argument that is one of the student's functions
 GRADER = "__coursekit_grader_function__"  # an argument that is one of the grader's: call back
+REF = "__coursekit_argument__"  # a dict or tensor the grader passed in (path), with its value
 
 
 def read_frame(stream):
@@ -59,16 +60,23 @@ def keep_definitions(source):
     return ast.unparse(ast.fix_missing_locations(ast.Module(body=kept, type_ignores=[])))
 
 
-def _plain(value, torch):
-    """The result as plain data on the CPU (what the grader may load with weights_only)."""
+def _plain(value, torch, ids=None, _inside=None):
+    """The result as plain data on the CPU (what the grader may load with weights_only).
+
+    With ``ids`` (``{id(object): path}`` of the dicts and tensors the grader passed in), such
+    an object becomes ``{REF: path, "value": its plain value}``, so that the grader can update
+    its own object in place and pass that very object on, as it would in one process.
+    """
+    if ids and id(value) in ids and id(value) != _inside:
+        return {REF: ids[id(value)], "value": _plain(value, torch, ids, id(value))}
     if isinstance(value, torch.Tensor):
         return value.detach().to("cpu").clone()
     if isinstance(value, (bool, int, float, str, type(None))):
         return value
     if isinstance(value, dict):
-        return {str(k): _plain(v, torch) for k, v in value.items()}
+        return {str(k): _plain(v, torch, ids) for k, v in value.items()}
     if isinstance(value, (list, tuple)):
-        items = [_plain(v, torch) for v in value]
+        items = [_plain(v, torch, ids) for v in value]
         return tuple(items) if isinstance(value, tuple) else items
     try:
         import numpy
@@ -86,8 +94,9 @@ def _callback(index, device, torch, channel):
     """A stand-in for the grader's function ``index``: the grader runs it and sends the value."""
     def call(*args, **kwargs):
         buffer = io.BytesIO()
-        torch.save({"callback": index, "args": _plain(list(args), torch),
-                    "kwargs": _plain(kwargs, torch)}, buffer)
+        ids = channel.get("ids")
+        torch.save({"callback": index, "args": _plain(list(args), torch, ids),
+                    "kwargs": _plain(kwargs, torch, ids)}, buffer)
         write_frame(channel["out"], buffer.getvalue())
         reply = torch.load(io.BytesIO(read_frame(channel["in"])), weights_only=True)
         if not reply.get("ok"):
@@ -96,7 +105,19 @@ def _callback(index, device, torch, channel):
     return call
 
 
-def _to(value, device, torch, namespace, channel=None):
+def _to(value, device, torch, namespace, channel=None, path=None):
+    """Plain data from the grader as the student's function gets it (on ``device``); with a
+    ``path``, the dicts and tensors built are recorded in ``channel["ids"]`` (see _plain)."""
+    built = _build(value, device, torch, namespace, channel, path)
+    if path is not None and channel is not None and isinstance(built, (dict, torch.Tensor)):
+        channel.setdefault("ids", {})[id(built)] = path
+    return built
+
+
+def _build(value, device, torch, namespace, channel, path):
+    def sub(key):
+        return None if path is None else f"{path}/{key}"
+
     if isinstance(value, dict) and set(value) == {GRADER}:
         return _callback(value[GRADER], device, torch, channel)
     if isinstance(value, dict) and set(value) == {FUNCTION}:  # one of the student's functions
@@ -106,9 +127,10 @@ def _to(value, device, torch, namespace, channel=None):
     if isinstance(value, torch.Tensor):
         return value.to(device)
     if isinstance(value, dict):
-        return {k: _to(v, device, torch, namespace, channel) for k, v in value.items()}
+        return {k: _to(v, device, torch, namespace, channel, sub(k)) for k, v in value.items()}
     if isinstance(value, (list, tuple)):
-        return type(value)(_to(v, device, torch, namespace, channel) for v in value)
+        return type(value)(_to(v, device, torch, namespace, channel, sub(i))
+                           for i, v in enumerate(value))
     return value
 
 
@@ -154,10 +176,15 @@ def main():
                 fn = namespace.get(request["fn"])
                 if not callable(fn):
                     raise NameError(f"name {request['fn']!r} is not defined", )
-                channel = {"in": stdin, "out": stdout}
-                args = _to(request.get("args", []), device, torch, namespace, channel)
-                kwargs = _to(request.get("kwargs", {}), device, torch, namespace, channel)
-                reply = {"ok": True, "value": _plain(fn(*args, **kwargs), torch)}
+                channel = {"in": stdin, "out": stdout, "ids": {}}
+                args = _to(request.get("args", []), device, torch, namespace, channel, "args")
+                kwargs = _to(request.get("kwargs", {}), device, torch, namespace, channel,
+                             "kwargs")
+                value = fn(*args, **kwargs)
+                # and what became of the arguments (updated in place, entries rebound...)
+                reply = {"ok": True, "value": _plain(value, torch),
+                         "state": _plain({"args": list(args), "kwargs": kwargs}, torch,
+                                         channel["ids"])}
         except BaseException as err:  # noqa: BLE001 - reported to the grader, which decides
             reply = {"ok": False, "error": f"{type(err).__name__}: {err}"[:500],
                      "name": getattr(err, "name", None) if isinstance(err, NameError) else None}

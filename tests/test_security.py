@@ -100,3 +100,18 @@ def test_does_the_gradebook_attack_leave_every_grade_as_expected(graded_samples)
     wrong = [n for n, r in results.items() if r["expected"] is not None and r["groups"]
              is not None and r["groups"] != r["expected"]]
     assert wrong == []
+
+
+def test_is_every_code_attack_listed_for_review_and_no_honest_answer(graded_samples):
+    results, course = graded_samples
+    status = _status(course)
+    code_attacks = {"attack_allclose", "attack_builtins", "attack_fake_checks",
+                    "attack_error_reporting", "attack_gradebook", "attack_exfiltrate",
+                    "attack_course_root"}
+    for name, entry in status.items():
+        if entry["status"] != "graded":
+            continue
+        if name in code_attacks:
+            assert entry.get("suspicious"), name
+        elif not name.startswith(("attack_", "crash_")):
+            assert not entry.get("suspicious"), (name, entry.get("suspicious"))

@@ -13,7 +13,7 @@ SOURCE = ROOT / "source" / ASSIGNMENT / f"{ASSIGNMENT}.ipynb"
 RELEASE = ROOT / "release" / ASSIGNMENT / f"{ASSIGNMENT}.ipynb"
 HIDDEN = ROOT / "assignments" / ASSIGNMENT
 CELLS = ["forward_hidden", "loss_hidden", "grads_hidden", "predict_toy", "predict_hidden",
-         "search_budget"]
+         "search_budget", "train_step", "train_hidden"]
 
 
 def test_does_the_child_keep_only_definitions_and_assignments():
@@ -75,3 +75,30 @@ def test_does_verification_read_only_its_config(tmp_path):
                                     ["false"]) == {}
     config = json.dumps(sorted(verify._load_module(HIDDEN / "verification.py", "v").CELLS))
     assert "model_accuracy" in config and "grads_backprop" not in config
+
+
+def test_does_the_static_scan_list_reaching_for_the_grader_but_not_honest_answers():
+    from coursekit.suspicious import scan
+
+    honest, _ = sample_contents(SAMPLES, "correct_report_style")
+    assert scan(list(honest.values())) == []
+    hits = scan(["def f(x):\n    import sys\n    sys.modules['a'] = None\n    return x\n",
+                 "def g(x):\n    torch.allclose = lambda *a: True\n    return x\n"])
+    assert any("import sys" in h for h in hits) and any(".modules" in h for h in hits)
+    assert any("answer cell 2: assigns to a library attribute" in h for h in hits)
+
+
+@pytest.mark.parametrize("name", ["correct_sgd_reassigns", "correct_report_style"])
+def test_is_training_verified_with_in_place_updates_mirrored(tmp_path, name):
+    """nn_train updates its caller's tensors in the child; the grader's tensors follow."""
+    verdicts = _verdicts(tmp_path, name)
+    assert verdicts["train_hidden"]["verified"] == 2.0, verdicts["train_hidden"]
+    assert verdicts["train_step"]["verified"] == 2.0, verdicts["train_step"]
+
+
+@pytest.mark.parametrize("name, phrase", [("sgd_rebinds", "caller's params"),
+                                          ("sgd_uphill", "steps uphill")])
+def test_does_verification_catch_training_mistakes_like_the_kernel(tmp_path, name, phrase):
+    verdicts = _verdicts(tmp_path, name)
+    assert verdicts["train_hidden"]["verified"] == 0.0
+    assert phrase in verdicts["train_hidden"]["message"], verdicts["train_hidden"]
