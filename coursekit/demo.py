@@ -150,7 +150,10 @@ def run_pipeline(root, work, names=DEMO_SAMPLES, assignment_id=ASSIGNMENT, worke
     say(f"  exchange: release_assignment, fetch + submit by {len(names)} students, collect")
     exchange.hand_in_samples(scratch, assignment_id, samples_dir, names,
                              scratch / "exchange", work / "homes", jobs=workers)
-    say(f"  autograde ({workers or 'one per core'} workers)")
+    from coursekit.sandbox import check
+
+    say(f"  autograde ({workers or 'one per core'} workers; {check()[1]}; verification out "
+        f"of the kernel)")
     status = autograde(scratch, assignment_id, workers=workers, force=True, progress=False)
     say("  feedback (hidden tests removed), grades.csv, grade report")
     feedback.generate_feedback(scratch, assignment_id)
