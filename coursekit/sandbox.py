@@ -130,6 +130,11 @@ def check():
     return True, "sandbox: bwrap " + ("(root)" if os.geteuid() == 0 else "(user namespace)")
 
 
+def _kernel_uid(sandboxed):
+    """The uid this task's kernel drops to (only root in the sandbox can hand one out)."""
+    return FIRST_UID + os.getpid() % 100_000 if sandboxed and os.geteuid() == 0 else None
+
+
 def _python_paths():
     """Folders the kernel's Python needs to read: the installation, the venv, the kit's code."""
     paths = {Path(sys.base_prefix), Path(sys.prefix), Path(sys.executable).parent}
@@ -220,18 +225,18 @@ def prepare_task(course, assignment_id, student_id, settings, sandboxed):
     spec_dir = base / "jupyter" / "kernels" / "python3"
     spec_dir.mkdir(parents=True)
     runtime.mkdir(parents=True)
-    uid = FIRST_UID + os.getpid() % 100_000
+    uid = _kernel_uid(sandboxed)
     hidden = course / "assignments" / assignment_id
     modules = sorted(p.name for p in hidden.glob("*.py")) if hidden.is_dir() else []
     spec = {"assignment": assignment_id, "hidden_dir": str(hidden), "modules": modules,
             "work_source": str(course / "autograded" / student_id / assignment_id),
             "work": WORK if sandboxed else None, "limits": settings,
-            "uid": uid if sandboxed and os.geteuid() == 0 else None}
+            "uid": uid}
     launcher = [sys.executable, "-m", "coursekit.sandbox_kernel", json.dumps(spec)]
     if sandboxed:
         for path in hidden.glob("*.py"):
             path.chmod(0o600)  # read by the launcher as root, then by no one in the kernel
-        if spec["uid"] is not None:
+        if uid is not None:
             os.chown(runtime, uid, uid)  # the kernel makes its sockets there
         readable = [*_python_paths(), hidden]
         prefix = bwrap_command(readable=[p for p in readable if p.exists()],
@@ -252,8 +257,7 @@ def prepare_task(course, assignment_id, student_id, settings, sandboxed):
 def verify_command(course, assignment_id, student_id, settings, sandboxed):
     """argv of ``coursekit.verify_child`` for this task: sandboxed like the kernel, but without
     even the hidden-test modules (it holds only the student's answers)."""
-    uid = FIRST_UID + os.getpid() % 100_000 if sandboxed and os.geteuid() == 0 else None
-    spec = {"limits": settings, "uid": uid}
+    spec = {"limits": settings, "uid": _kernel_uid(sandboxed)}
     argv = [sys.executable, "-m", "coursekit.verify_child", json.dumps(spec)]
     if not sandboxed:
         return argv

@@ -337,7 +337,7 @@ def verify_submission(hidden_dir, source_notebook, graded_notebook, submission, 
     setup, instructor_answers, names = _cells(source)
     _, answers, _ = _cells(graded)
     answers += _added_cells(source, graded)
-    tests = _grade_cells(source)
+    tests, constants = _grade_cells(source), _constants(instructor_answers)
     modules, verdicts, child, base = {}, {}, None, None
     try:
         for grade_id, spec in todo.items():
@@ -352,7 +352,7 @@ def verify_submission(hidden_dir, source_notebook, graded_notebook, submission, 
                     functions = {name: child.function(name) for name in spec["functions"]}
                 if spec.get("cell"):  # the instructor's visible test cell, run here
                     if base is None:
-                        base = _instructor_namespace(setup, _constants(instructor_answers))
+                        base = _instructor_namespace(setup, constants)
                     namespace = {**base, **functions}
                     with contextlib.redirect_stdout(io.StringIO()):
                         exec(compile(tests[grade_id], f"<{grade_id}>", "exec"),  # noqa: S102
@@ -363,7 +363,6 @@ def verify_submission(hidden_dir, source_notebook, graded_notebook, submission, 
                     modules[spec["module"]] = _load_module(
                         hidden_dir / f"{spec['module']}.py", f"_coursekit_verify_{spec['module']}")
                 check = getattr(modules[spec["module"]], spec["check"])
-                constants = _constants(instructor_answers)
                 args = [*functions.values(), *_fill(spec.get("args", []), submission),
                         *(constants[name] for name in spec.get("constants", []))]
                 kwargs = _fill(spec.get("kwargs", {}), submission)
@@ -399,8 +398,7 @@ def lowered(verdicts):
     """``{grade_id: (new score, message)}`` of the cells whose kernel score was too high."""
     changes = {}
     for grade_id, v in verdicts.items():
-        if v["verified"] is not None and v["kernel"] > v["verified"] + TOLERANCE * (
-                v["max"] > 0):
+        if v["verified"] is not None and v["kernel"] > v["verified"] + TOLERANCE:
             changes[grade_id] = (v["verified"], v["message"] or "the verified score is lower")
     return changes
 
