@@ -107,7 +107,8 @@ def cmd_autograde(args):
         print(message, file=sys.stderr)  # loud when bwrap is missing
     status = demo.autograde(args.root, assignment, workers=args.workers,
                             scheduler=args.scheduler, students=args.student, force=args.force,
-                            progress=not args.quiet, timeout=args.timeout, sandbox=overrides)
+                            progress=not args.quiet, timeout=args.timeout, sandbox=overrides,
+                            warm=not args.cold_kernels)
     counts = {k: sum(e["status"] == k for e in status.values())
               for k in ("graded", "failed", "skipped")}
     print(f"{assignment}: {counts['graded']} graded, {counts['failed']} failed, "
@@ -206,6 +207,9 @@ def _parser():
                         help="fail instead of grading where bwrap does not work")
     limits.add_argument("--no-verify", action="store_true",
                         help="skip the out-of-kernel verification (docs/security.md)")
+    p.add_argument("--cold-kernels", action="store_true",
+                   help="start every kernel from scratch (default: kernels outside bwrap are "
+                        "forked from a process that imported torch; coursekit/warm_kernel.py)")
     p.set_defaults(func=cmd_autograde)
     p = sub.add_parser("feedback", help="feedback HTML without hidden tests")
     p.add_argument("assignment")

@@ -212,6 +212,18 @@ def test_does_parallel_grading_equal_serial_nbgrader_cell_by_cell(serial_course,
     assert_same_grading(serial_course, parallel, SUBSET)
     saved = json.loads(status_path(parallel, ASSIGNMENT).read_text())
     assert saved == run and all(e["worker"].startswith("tcp://") for e in run.values())
+    for entry in run.values():  # a kernel in bwrap starts cold; one outside is forked warm
+        assert entry["kernels"] == ("warm" if entry["sandbox"].startswith("off") else "cold")
+
+
+@pytest.mark.slow
+def test_do_warm_kernels_grade_exactly_as_serial_nbgrader(base_course, serial_course, tmp_path):
+    warm = copy_of(base_course, tmp_path / "warm")
+    run = autograde_batch(warm, ASSIGNMENT, workers=2, progress=False,
+                          sandbox={"enabled": False, "verify": False})
+    assert {s: (e["status"], e["kernels"]) for s, e in run.items()} == {
+        s: ("graded", "warm") for s in SUBSET}
+    assert_same_grading(serial_course, warm, SUBSET)
 
 
 @pytest.mark.slow

@@ -1,0 +1,180 @@
+"""Warm kernels (``coursekit.warm_kernel``): a fresh fork of a process that imported torch.
+
+Real kernels through jupyter_client, as nbgrader starts them: each test compares what a cell
+sees in a warm kernel with what it sees in a cold one started from the same kernelspec.
+"""
+import json
+import os
+import signal
+import socket
+import sys
+import threading
+import time
+from contextlib import contextmanager
+from pathlib import Path
+
+import pytest
+
+from coursekit import warm_kernel
+
+pytestmark = pytest.mark.skipif(not hasattr(os, "fork"), reason="warm kernels need os.fork")
+
+PROBE = """
+import json, os, sys
+print(json.dumps({"cwd": os.getcwd(), "path": sys.path, "argv0": os.path.basename(sys.argv[0]),
+                  "marker": os.environ.get("WARM_TEST_MARKER"), "pid": os.getpid(),
+                  "ppid_env": os.environ.get("JPY_PARENT_PID"),
+                  "torch_loaded": "torch" in sys.modules}))
+"""
+
+
+@pytest.fixture(scope="module")
+def server():
+    """This process's kernel server (the one coursekit.parallel's tasks use)."""
+    path = warm_kernel.start_server({"OMP_NUM_THREADS": "1"})
+    yield path
+
+
+@contextmanager
+def kernel(tmp_path, monkeypatch, warm, server=None, cwd=None):
+    """A kernel started by jupyter_client from the task kernelspec (warm or cold)."""
+    from jupyter_client.manager import start_new_kernel
+
+    env = {}
+    if warm:
+        monkeypatch.setattr(warm_kernel, "start_server", lambda env=None: server)
+        env = warm_kernel.prepare_task(tmp_path, {})
+    for key, value in env.items():
+        monkeypatch.setenv(key, value)
+    km, kc = start_new_kernel(kernel_name="python3", cwd=str(cwd or tmp_path),
+                              startup_timeout=60)
+    try:
+        yield km, kc
+    finally:
+        kc.stop_channels()
+        km.shutdown_kernel(now=True)
+
+
+def run(kc, code, timeout=60):
+    """(status, stdout text, error name) of one cell."""
+    out, errors = [], []
+
+    def hook(msg):
+        if msg["msg_type"] == "stream":
+            out.append(msg["content"]["text"])
+        elif msg["msg_type"] == "error":
+            errors.append(msg["content"]["ename"])
+
+    reply = kc.execute_interactive(code, timeout=timeout, output_hook=hook)
+    return reply["content"]["status"], "".join(out), errors[0] if errors else None
+
+
+def test_does_a_warm_kernel_see_what_a_cold_one_sees(server, tmp_path, monkeypatch):
+    work = tmp_path / "work"
+    work.mkdir()
+    monkeypatch.setenv("WARM_TEST_MARKER", "task-42")
+    with kernel(tmp_path / "cold", monkeypatch, warm=False, cwd=work) as (_, kc):
+        cold = json.loads(run(kc, PROBE)[1])
+    with kernel(tmp_path, monkeypatch, warm=True, server=server, cwd=work) as (km, kc):
+        assert km.kernel_spec.argv[1:4] == ["-m", "coursekit.warm_kernel", "ipykernel_launcher"]
+        warm = json.loads(run(kc, PROBE)[1])
+    assert warm["torch_loaded"] and not cold["torch_loaded"]
+    for key in ("cwd", "path", "argv0", "marker", "ppid_env"):
+        assert warm[key] == cold[key], key
+    assert warm["pid"] != cold["pid"]
+
+
+def test_does_each_warm_kernel_start_fresh_without_the_last_ones_state(server, tmp_path,
+                                                                         monkeypatch):
+    with kernel(tmp_path, monkeypatch, warm=True, server=server) as (_, kc):
+        assert run(kc, "import torch, numpy; torch.leftover = 1; print(numpy.random.rand())")[0] \
+            == "ok"
+        first = run(kc, "print(numpy.random.rand(), torch.get_num_threads())")[1]
+    with kernel(tmp_path, monkeypatch, warm=True, server=server) as (_, kc):
+        status, text, _ = run(kc, "import torch, numpy\nprint(hasattr(torch, 'leftover'))\n"
+                                  "print(numpy.random.rand())")
+    assert status == "ok" and text.split()[0] == "False"
+    assert first.split()[1] == "1"  # OMP_NUM_THREADS of the task
+    assert text.split()[1] != first.split()[0]  # numpy reseeded in every fork
+
+
+def test_are_interrupt_restart_and_kill_passed_on_to_the_forked_kernel(server, tmp_path,
+                                                                      monkeypatch):
+    with kernel(tmp_path, monkeypatch, warm=True, server=server) as (km, kc):
+        threading.Timer(1.0, km.interrupt_kernel).start()
+        start = time.monotonic()
+        assert run(kc, "import time; time.sleep(30)") == ("error", "", "KeyboardInterrupt")
+        assert time.monotonic() - start < 15
+        assert run(kc, "x = 1")[0] == "ok"
+        pid = int(run(kc, "import os; print(os.getpid())")[1])
+        km.restart_kernel(now=True)
+        kc.wait_for_ready(timeout=60)
+        assert run(kc, "print('x' in globals())")[1].strip() == "False"
+        assert not Path(f"/proc/{pid}").exists() or _zombie(pid)
+        pid = int(run(kc, "import os; print(os.getpid())")[1])
+        os.kill(km.provisioner.process.pid, signal.SIGKILL)  # the client, as km.kill would
+        deadline = time.monotonic() + 10
+        while Path(f"/proc/{pid}").exists() and not _zombie(pid) and time.monotonic() < deadline:
+            time.sleep(0.1)
+        assert not Path(f"/proc/{pid}").exists() or _zombie(pid)
+
+
+def _zombie(pid):
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().split()[2] == "Z"
+    except OSError:
+        return True
+
+
+def test_does_a_kernel_that_exits_end_its_client_with_its_exit_code(server, tmp_path,
+                                                                    monkeypatch):
+    with kernel(tmp_path, monkeypatch, warm=True, server=server) as (km, kc):
+        kc.execute("import os; os._exit(7)")
+        deadline = time.monotonic() + 20
+        while km.provisioner.process.poll() is None and time.monotonic() < deadline:
+            time.sleep(0.1)
+        assert km.provisioner.process.poll() == 7
+
+
+def test_does_the_client_start_a_cold_kernel_when_there_is_no_server(tmp_path, monkeypatch):
+    monkeypatch.setattr(warm_kernel, "start_server", lambda env=None: str(tmp_path / "none.sock"))
+    env = warm_kernel.prepare_task(tmp_path, {})
+    for key, value in env.items():
+        monkeypatch.setenv(key, value)
+    from jupyter_client.manager import start_new_kernel
+
+    km, kc = start_new_kernel(kernel_name="python3", startup_timeout=60)
+    try:
+        assert run(kc, "import sys; print('torch' in sys.modules)")[1].strip() == "False"
+    finally:
+        kc.stop_channels()
+        km.shutdown_kernel(now=True)
+
+
+def test_does_the_server_refuse_to_run_anything_but_a_kernel(server):
+    conn = socket.socket(socket.AF_UNIX, socket.SOCK_SEQPACKET)
+    conn.connect(server)
+    request = {"module": "os", "argv": [], "cwd": "/", "env": {}, "path": sys.path}
+    socket.send_fds(conn, [json.dumps(request).encode()], [0, 1, 2])
+    reply = json.loads(conn.recv(1 << 16))
+    conn.close()
+    assert "error" in reply and "refused" in reply["error"]
+
+
+def test_does_a_sandbox_kernelspec_stay_cold_under_bwrap_and_go_warm_without(tmp_path,
+                                                                           monkeypatch):
+    monkeypatch.setattr(warm_kernel, "start_server", lambda env=None: "/nowhere.sock")
+    spec_dir = tmp_path / "jupyter" / "kernels" / "python3"
+    spec_dir.mkdir(parents=True)
+    env = {"JUPYTER_PATH": str(tmp_path / "jupyter")}
+    bwrap = ["bwrap", "--die-with-parent", "--", sys.executable, "-m", "coursekit.sandbox_kernel",
+             "{}", "-f", "{connection_file}"]
+    (spec_dir / "kernel.json").write_text(json.dumps({"argv": bwrap}))
+    assert warm_kernel.prepare_task(tmp_path, env) == {}
+    assert json.loads((spec_dir / "kernel.json").read_text())["argv"] == bwrap
+    limits_only = bwrap[3:]
+    (spec_dir / "kernel.json").write_text(json.dumps({"argv": limits_only}))
+    assert warm_kernel.prepare_task(tmp_path, env) == {warm_kernel.ENV_SOCKET: "/nowhere.sock"}
+    assert json.loads((spec_dir / "kernel.json").read_text())["argv"] == [
+        sys.executable, "-m", "coursekit.warm_kernel", "coursekit.sandbox_kernel", "{}", "-f",
+        "{connection_file}"]
