@@ -6,13 +6,16 @@
 
 Builds a scratch course (``copy_course`` + ``coursekit release``), writes ``--copies`` copies of
 the chosen samples as students ``<sample>-<k>`` and grades the same submissions, each time in a
-fresh copy of that course, in five ways (three with --quick), one after the other (``--rounds`` times, every other
+fresh copy of that course, in six ways (four with --quick), one after the other (``--rounds`` times, every other
 round in reverse order):
 
 - ``serial``: one plain ``nbgrader autograde <a> --force`` (nbgrader's way);
 - ``parallel``: ``autograde_batch(workers=N)`` without the sandbox and the out-of-kernel
-  verification (lean start: nbgrader forked from a preloaded process per submission): the
-  same grading as serial nbgrader, in parallel;
+  verification (lean start: nbgrader forked from a preloaded process per submission; warm
+  kernels: each kernel forked from a process that imported torch, ``coursekit.warm_kernel``):
+  the same grading as serial nbgrader, in parallel;
+- ``parallel_cold``: the same with every kernel started from scratch (``warm=False``), to show
+  what the warm kernels buy;
 - ``parallel_hardened``: ``autograde_batch(workers=N)`` as ``coursekit autograde`` runs it, with
   the bwrap sandbox and the verification (docs/security.md): what hardening costs;
 - ``serial_one_thread``: serial with ``OMP_NUM_THREADS=MKL_NUM_THREADS=1``, the thread setting
@@ -141,7 +144,8 @@ def main(argv=None):
     parser.add_argument("--rounds", type=int, default=1, help="times to repeat every run")
     parser.add_argument("--repeat", type=int, default=3, help="runs of each overhead timing")
     parser.add_argument("--quick", action="store_true",
-                        help="only serial, parallel and parallel_hardened (skip the one-thread and plain runs)")
+                        help="only serial, parallel, parallel_cold and parallel_hardened "
+                             "(skip the one-thread and plain runs)")
     parser.add_argument("--work", help="scratch folder (default: a temporary one, removed)")
     parser.add_argument("--json", help="also write the report to this file")
     args = parser.parse_args(argv)
@@ -153,6 +157,8 @@ def main(argv=None):
     runs = {"serial": lambda c: serial(c),
             "parallel": lambda c: autograde_batch(c, ASSIGNMENT, workers=args.workers,
                                                   force=True, sandbox=plain),
+            "parallel_cold": lambda c: autograde_batch(c, ASSIGNMENT, workers=args.workers,
+                                                       force=True, sandbox=plain, warm=False),
             "parallel_hardened": lambda c: autograde_batch(c, ASSIGNMENT, workers=args.workers,
                                                            force=True)}
     if not args.quick:
@@ -205,6 +211,7 @@ def main(argv=None):
         seconds = {run: info["seconds"] for run, info in report["runs"].items()}
         report["speedup"] = seconds["serial"] / seconds["parallel"]
         report["speedup_hardened"] = seconds["serial"] / seconds["parallel_hardened"]
+        report["speedup_cold"] = seconds["serial"] / seconds["parallel_cold"]
         if "serial_one_thread" in seconds:
             report["speedup_vs_one_thread"] = seconds["serial_one_thread"] / seconds["parallel"]
     finally:
@@ -230,6 +237,7 @@ def print_report(report):
               f"  (all: {', '.join(f'{x:.0f}' for x in info['seconds_all'])} s; load before: "
               f"{', '.join(f'{x:.2f}' for x in info['load_before'])})")
     print(f"hardened (sandbox + verification) / serial: {report['speedup_hardened']:.2f}x")
+    print(f"cold kernels (warm=False) / serial: {report['speedup_cold']:.2f}x")
     print(f"speedup parallel / serial: {report['speedup']:.2f}x"
           + (f"; / serial one thread: {report['speedup_vs_one_thread']:.2f}x"
              if "speedup_vs_one_thread" in report else ""))

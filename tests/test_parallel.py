@@ -20,7 +20,7 @@ import nbformat
 import pytest
 
 from conftest import ASSIGNMENT, ROOT
-from coursekit import cli, course, grading, samples
+from coursekit import cli, course, forkserver, grading, samples
 from coursekit.parallel import (_gpu_env, _task_env, autograde_batch, grade_submission,
                                 status_path)
 
@@ -289,9 +289,7 @@ def test_is_a_submission_that_runs_too_long_stopped_and_reported(base_course, le
         result = grade_submission(course_tar, (root / "gradebook.db").read_bytes(), submission,
                                   ASSIGNMENT, "blank", timeout=3, lean=lean)
     finally:
-        if parallel._ZYGOTE["proc"] is not None:  # this test ran it in the pytest process
-            parallel._ZYGOTE["proc"].kill()
-            parallel._ZYGOTE["proc"].wait()
+        forkserver.stop()  # the task started its fork servers in the pytest process
     assert result["ok"] is False and "timed out after 3" in result["reason"]
     assert result["seconds"] < 60
 

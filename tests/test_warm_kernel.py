@@ -6,7 +6,6 @@ sees in a warm kernel with what it sees in a cold one started from the same kern
 import json
 import os
 import signal
-import socket
 import sys
 import threading
 import time
@@ -15,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from coursekit import warm_kernel
+from coursekit import forkserver, warm_kernel
 
 pytestmark = pytest.mark.skipif(not hasattr(os, "fork"), reason="warm kernels need os.fork")
 
@@ -31,8 +30,8 @@ print(json.dumps({"cwd": os.getcwd(), "path": sys.path, "argv0": os.path.basenam
 @pytest.fixture(scope="module")
 def server():
     """This process's kernel server (the one coursekit.parallel's tasks use)."""
-    path = warm_kernel.start_server({"OMP_NUM_THREADS": "1"})
-    yield path
+    yield forkserver.start("kernel", {"OMP_NUM_THREADS": "1"})
+    forkserver.stop("kernel")
 
 
 @contextmanager
@@ -42,8 +41,7 @@ def kernel(tmp_path, monkeypatch, warm, server=None, cwd=None):
 
     env = {}
     if warm:
-        monkeypatch.setattr(warm_kernel, "start_server", lambda env=None: server)
-        env = warm_kernel.prepare_task(tmp_path, {})
+        env = warm_kernel.prepare_task(tmp_path, {}, server)
     for key, value in env.items():
         monkeypatch.setenv(key, value)
     km, kc = start_new_kernel(kernel_name="python3", cwd=str(cwd or tmp_path),
@@ -137,8 +135,7 @@ def test_does_a_kernel_that_exits_end_its_client_with_its_exit_code(server, tmp_
 
 
 def test_does_the_client_start_a_cold_kernel_when_there_is_no_server(tmp_path, monkeypatch):
-    monkeypatch.setattr(warm_kernel, "start_server", lambda env=None: str(tmp_path / "none.sock"))
-    env = warm_kernel.prepare_task(tmp_path, {})
+    env = warm_kernel.prepare_task(tmp_path, {}, str(tmp_path / "none.sock"))
     for key, value in env.items():
         monkeypatch.setenv(key, value)
     from jupyter_client.manager import start_new_kernel
@@ -151,30 +148,54 @@ def test_does_the_client_start_a_cold_kernel_when_there_is_no_server(tmp_path, m
         km.shutdown_kernel(now=True)
 
 
-def test_does_the_server_refuse_to_run_anything_but_a_kernel(server):
-    conn = socket.socket(socket.AF_UNIX, socket.SOCK_SEQPACKET)
-    conn.connect(server)
-    request = {"module": "os", "argv": [], "cwd": "/", "env": {}, "path": sys.path}
-    socket.send_fds(conn, [json.dumps(request).encode()], [0, 1, 2])
-    reply = json.loads(conn.recv(1 << 16))
-    conn.close()
-    assert "error" in reply and "refused" in reply["error"]
+def test_does_a_server_refuse_jobs_of_another_profile(server):
+    with pytest.raises(OSError, match="refused"):
+        forkserver.submit(server, {"kind": "grade", "course": "/"})
+    conn, pid = forkserver.submit(server, {"kind": "kernel", "module": "os", "argv": [],
+                                           "cwd": "/", "env": {}, "path": sys.path},
+                                  fds=(0, 1, 2))
+    assert forkserver.wait(conn, timeout=30) not in (0, None)  # the fork refuses the module
 
 
-def test_does_a_sandbox_kernelspec_stay_cold_under_bwrap_and_go_warm_without(tmp_path,
-                                                                           monkeypatch):
-    monkeypatch.setattr(warm_kernel, "start_server", lambda env=None: "/nowhere.sock")
+def test_does_a_kernel_end_when_whoever_started_it_is_killed(server, tmp_path):
+    """A timed-out grading job is killed: its kernel must not run on (a cold kernel's parent
+    poller ends it; a warm kernel's client does)."""
+    import subprocess
+
+    env = dict(os.environ, **warm_kernel.prepare_task(tmp_path, {}, server))
+    script = ("import sys, time\n"
+              "from jupyter_client.manager import start_new_kernel\n"
+              "km, kc = start_new_kernel(kernel_name='python3', startup_timeout=60)\n"
+              "kc.execute('import os; open(sys.argv[1], \"w\").write(str(os.getpid()))'"
+              ".replace('sys.argv[1]', repr(sys.argv[1])))\n"
+              "time.sleep(300)\n")
+    pidfile = tmp_path / "kernel.pid"
+    parent = subprocess.Popen([sys.executable, "-c", script, str(pidfile)], env=env)
+    deadline = time.monotonic() + 60
+    while not pidfile.is_file() and time.monotonic() < deadline:
+        time.sleep(0.2)
+    pid = int(pidfile.read_text())
+    parent.kill()
+    parent.wait()
+    deadline = time.monotonic() + 15
+    while Path(f"/proc/{pid}").exists() and not _zombie(pid) and time.monotonic() < deadline:
+        time.sleep(0.2)
+    assert not Path(f"/proc/{pid}").exists() or _zombie(pid)
+
+
+def test_does_a_sandbox_kernelspec_stay_cold_under_bwrap_and_go_warm_without(tmp_path):
     spec_dir = tmp_path / "jupyter" / "kernels" / "python3"
     spec_dir.mkdir(parents=True)
     env = {"JUPYTER_PATH": str(tmp_path / "jupyter")}
     bwrap = ["bwrap", "--die-with-parent", "--", sys.executable, "-m", "coursekit.sandbox_kernel",
              "{}", "-f", "{connection_file}"]
     (spec_dir / "kernel.json").write_text(json.dumps({"argv": bwrap}))
-    assert warm_kernel.prepare_task(tmp_path, env) == {}
+    assert warm_kernel.prepare_task(tmp_path, env, "/nowhere.sock") == {}
     assert json.loads((spec_dir / "kernel.json").read_text())["argv"] == bwrap
     limits_only = bwrap[3:]
     (spec_dir / "kernel.json").write_text(json.dumps({"argv": limits_only}))
-    assert warm_kernel.prepare_task(tmp_path, env) == {warm_kernel.ENV_SOCKET: "/nowhere.sock"}
+    assert warm_kernel.prepare_task(tmp_path, env, "/nowhere.sock") == {
+        warm_kernel.ENV_SOCKET: "/nowhere.sock"}
     assert json.loads((spec_dir / "kernel.json").read_text())["argv"] == [
         sys.executable, "-m", "coursekit.warm_kernel", "coursekit.sandbox_kernel", "{}", "-f",
         "{connection_file}"]

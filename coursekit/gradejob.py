@@ -1,0 +1,177 @@
+"""One submission's grading job: preflight, ``nbgrader autograde``, read back the gradebook.
+
+``coursekit.parallel.grade_submission`` (on a Dask worker) prepares a private course and calls
+:func:`run`, which runs the job in a fork of the host's ``nbgrader`` fork server
+(``coursekit.forkserver``: nbgrader, nbformat and SQLAlchemy imported once per host), or, where
+there is none, in a fresh ``python -m coursekit.gradejob REQUEST``. Either way the worker itself
+imports none of them. The job, in its own process:
+
+1. checks and repairs the submission (``coursekit.preflight.prepare_course``);
+2. if it is gradable, runs nbgrader's own ``main()`` with ``autograde <a> --student <s> --force``
+   (exactly nbgrader's command line), its output in ``nbgrader-run.log``;
+3. reads what the course's gradebook now holds for the submission;
+
+and writes ``{"preflight", "exit", "submission"}`` as JSON to ``job-result.json``.
+"""
+import json
+import os
+import signal
+import subprocess
+import sys
+from pathlib import Path
+
+__all__ = ["run", "job", "read_submission"]
+
+LOG = "nbgrader-run.log"
+RESULT = "job-result.json"
+
+
+# ---------------------------------------------------------------- in the job's process
+
+def job(conn, request, fds):
+    """``coursekit.forkserver`` job ``grade``."""
+    _grade(request)
+
+
+def _grade(request):
+    null = os.open(os.devnull, os.O_RDONLY)
+    log = os.open(request["log"], os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    os.dup2(null, 0)
+    os.dup2(log, 1)
+    os.dup2(log, 2)
+    course = Path(request["course"])
+    os.chdir(course)
+    os.environ.clear()
+    os.environ.update(request["env"])
+    out = {"preflight": None, "exit": None, "submission": None}
+    from coursekit import preflight
+
+    out["preflight"] = preflight.prepare_course(course, request["assignment"], request["student"])
+    _write(request["result"], out)
+    if not out["preflight"]["gradable"]:
+        return
+    sys.argv = ["nbgrader", *request["args"]]
+    try:
+        from nbgrader.apps.nbgraderapp import main
+
+        main()
+        code = 0
+    except SystemExit as exit_:
+        code = exit_.code if isinstance(exit_.code, int) else (0 if exit_.code is None else 1)
+    except BaseException:  # noqa: BLE001 - reported through the log and the exit code
+        import traceback
+
+        traceback.print_exc()
+        code = 1
+    out["exit"] = code
+    out["submission"] = read_submission(course / "gradebook.db", request["assignment"],
+                                        request["student"])
+    _write(request["result"], out)
+    raise SystemExit(code)
+
+
+def _write(path, data):
+    tmp = f"{path}.tmp"
+    with open(tmp, "w") as f:
+        json.dump(data, f)
+    os.replace(tmp, path)
+
+
+def read_submission(db_path, assignment_id, student_id):
+    """``{"in_gradebook", "timestamp" (ISO text or None), "notebooks"}`` of one submission, with
+    per notebook ``late_submission_penalty``, ``grades`` and ``comments``."""
+    from nbgrader.api import Gradebook, MissingEntry
+
+    with Gradebook(f"sqlite:///{db_path}") as gb:
+        try:
+            submission = gb.find_submission(assignment_id, student_id)
+        except MissingEntry:
+            return {"in_gradebook": False, "timestamp": None, "notebooks": {}}
+        notebooks = {nb.name: {
+            "late_submission_penalty": nb.late_submission_penalty,
+            "grades": {g.name: {"auto_score": g.auto_score, "max_score": g.max_score,
+                                "needs_manual_grade": g.needs_manual_grade} for g in nb.grades},
+            "comments": {c.name: {"auto_comment": c.auto_comment} for c in nb.comments},
+        } for nb in submission.notebooks}
+        stamp = submission.timestamp
+        return {"in_gradebook": True, "timestamp": stamp.isoformat() if stamp else None,
+                "notebooks": notebooks}
+
+
+def main(argv=None):
+    """``python -m coursekit.gradejob REQUEST.json``: the job in a fresh interpreter."""
+    argv = sys.argv[1:] if argv is None else argv
+    _grade(json.loads(Path(argv[0]).read_text()))
+
+
+# ---------------------------------------------------------------- on the worker
+
+def run(course, assignment_id, student_id, args, env, timeout=None, server=None):
+    """Run the job for the private course ``course``; wait at most ``timeout`` seconds.
+
+    Args:
+        args: nbgrader's command line (``autograde <a> --student <s> --force``).
+        env: the job's whole environment.
+        server: socket path of an ``nbgrader`` fork server, or None (a fresh interpreter).
+
+    Returns:
+        dict: ``preflight`` (``prepare_course``'s dict, None if the job died before it),
+        ``exit`` (nbgrader's exit code; None if it did not run or finish), ``submission``
+        (``read_submission``'s dict, None if not read), ``timed_out``, ``log`` (text),
+        ``forked`` (whether the fork server ran it).
+    """
+    course = Path(course)
+    request = {"kind": "grade", "course": str(course), "assignment": assignment_id,
+               "student": student_id, "args": list(args), "env": dict(env),
+               "log": str(course / LOG), "result": str(course / RESULT)}
+    timed_out, forked = False, False
+    if server:
+        from coursekit import forkserver
+
+        try:
+            conn, pid = forkserver.submit(server, request)
+            forked = True
+        except OSError:
+            pass  # no server: a fresh interpreter below
+    if forked:
+        try:
+            if forkserver.wait(conn, timeout) is None:
+                timed_out = True
+                _kill_group(pid)
+                forkserver.wait(conn)
+        except OSError:  # the server died under the job
+            _kill_group(pid)
+    else:
+        spec = course / "job-request.json"
+        spec.write_text(json.dumps(request))
+        proc = subprocess.Popen([sys.executable, "-m", "coursekit.gradejob", str(spec)],
+                                env=request["env"], cwd=course, stdin=subprocess.DEVNULL,
+                                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                                start_new_session=True)
+        try:
+            proc.wait(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            timed_out = True
+            _kill_group(proc.pid)
+            proc.wait()
+    result_file = course / RESULT
+    out = json.loads(result_file.read_text()) if result_file.is_file() else {
+        "preflight": None, "exit": None, "submission": None}
+    log = course / LOG
+    out.update(timed_out=timed_out, forked=forked,
+               log=log.read_text(errors="replace") if log.is_file() else "")
+    return out
+
+
+def _kill_group(pid):
+    try:
+        os.killpg(pid, signal.SIGKILL)
+    except OSError:
+        try:
+            os.kill(pid, signal.SIGKILL)
+        except OSError:
+            pass
+
+
+if __name__ == "__main__":
+    main()
