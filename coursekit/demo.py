@@ -16,7 +16,7 @@ import os
 import shutil
 from pathlib import Path
 
-from coursekit import course, exchange, feedback, grading, report, samples
+from coursekit import course, exchange, grading, samples
 
 __all__ = ["ASSIGNMENT", "DEMO_SAMPLES", "RUN_OUTPUTS", "release", "autograde",
            "compare_with_expected", "grade_samples", "run_pipeline", "execute_notebook",
@@ -156,6 +156,8 @@ def run_pipeline(root, work, names=DEMO_SAMPLES, assignment_id=ASSIGNMENT, worke
         f"of the kernel)")
     status = autograde(scratch, assignment_id, workers=workers, force=True, progress=False)
     say("  feedback (hidden tests removed), grades.csv, grade report")
+    from coursekit import feedback, report  # here: they import nbgrader (~5 s of CPU)
+
     feedback.generate_feedback(scratch, assignment_id)
     report.export_grades(scratch, assignment_id, scratch / "grades.csv")
     report.write_report(scratch, assignment_id)

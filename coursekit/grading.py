@@ -9,8 +9,6 @@ import sys
 from collections import defaultdict
 from pathlib import Path
 
-import nbformat
-from nbgrader.api import Gradebook
 
 __all__ = ["NbgraderError", "run_nbgrader", "group_of", "read_grades", "failure_messages"]
 
@@ -52,6 +50,8 @@ def read_grades(course_root, assignment_id):
     """
     db_url = f"sqlite:///{Path(course_root).resolve() / 'gradebook.db'}"
     result = {}
+    from nbgrader.api import Gradebook  # here: importing nbgrader takes ~5 s of CPU
+
     with Gradebook(db_url) as gb:
         for submission in gb.assignment_submissions(assignment_id):
             cells, groups, max_groups = {}, defaultdict(float), defaultdict(float)
@@ -68,6 +68,8 @@ def read_grades(course_root, assignment_id):
 
 def failure_messages(notebook_path):
     """``{grade_id: one-line message}`` for every test cell that failed in a graded notebook."""
+    import nbformat
+
     nb = nbformat.read(notebook_path, as_version=4)
     messages = {}
     for cell in nb.cells:
