@@ -75,21 +75,45 @@ def time_command(args, repeat, env=None):
     return statistics.median(times)
 
 
-def kernel_overhead(repeat):
-    """Median seconds of (kernel start until ready, ``import torch, usefuns`` in it)."""
+def kernel_overhead(repeat, warm=False):
+    """Median seconds of (kernel start until ready, ``import torch, usefuns`` in it); with
+    ``warm``, of a kernel forked from a ``kernel`` fork server (``coursekit.warm_kernel``)."""
     from jupyter_client.manager import start_new_kernel
 
+    from coursekit import forkserver, warm_kernel
+
+    env, scratch = {}, Path(tempfile.mkdtemp(prefix="bench-warm-"))
+    if warm:
+        server = forkserver.start("kernel")
+        env = warm_kernel.prepare_task(scratch, {}, server)
+        time.sleep(10)  # the server's imports, once per host and batch
+    saved = dict(os.environ)
+    os.environ.update(env)
     starts, imports = [], []
-    for _ in range(repeat):
-        start = time.perf_counter()
-        manager, client = start_new_kernel(kernel_name="python3")
-        ready = time.perf_counter()
-        client.execute_interactive("import torch, usefuns", timeout=120)
-        imports.append(time.perf_counter() - ready)
-        starts.append(ready - start)
-        client.stop_channels()
-        manager.shutdown_kernel(now=True)
+    try:
+        for _ in range(repeat):
+            started, imported = _one_kernel(start_new_kernel)
+            starts.append(started)
+            imports.append(imported)
+    finally:
+        os.environ.clear()
+        os.environ.update(saved)
+        if warm:
+            forkserver.stop("kernel")
+        shutil.rmtree(scratch, ignore_errors=True)
     return statistics.median(starts), statistics.median(imports)
+
+
+def _one_kernel(start_new_kernel):
+    """(seconds until a new kernel is ready, seconds of ``import torch, usefuns`` in it)."""
+    start = time.perf_counter()
+    manager, client = start_new_kernel(kernel_name="python3")
+    ready = time.perf_counter()
+    client.execute_interactive("import torch, usefuns", timeout=120)
+    imported = time.perf_counter()
+    client.stop_channels()
+    manager.shutdown_kernel(now=True)
+    return ready - start, imported - ready
 
 
 def busy_seconds():
@@ -146,6 +170,8 @@ def main(argv=None):
     parser.add_argument("--quick", action="store_true",
                         help="only serial, parallel, parallel_cold and parallel_hardened "
                              "(skip the one-thread and plain runs)")
+    parser.add_argument("--runs", help="only these runs, comma-separated (serial always runs: "
+                                       "the grades are compared with its)")
     parser.add_argument("--work", help="scratch folder (default: a temporary one, removed)")
     parser.add_argument("--json", help="also write the report to this file")
     args = parser.parse_args(argv)
@@ -165,6 +191,18 @@ def main(argv=None):
         runs["serial_one_thread"] = lambda c: serial(c, one_thread)
         runs["parallel_plain"] = lambda c: autograde_batch(c, ASSIGNMENT, workers=args.workers,
                                                            force=True, lean=False, sandbox=plain)
+    if args.runs:
+        wanted = {"serial", *args.runs.split(",")}
+        unknown = wanted - {"serial", "parallel", "parallel_cold", "parallel_hardened",
+                            "serial_one_thread", "parallel_plain"}
+        if unknown:
+            parser.error(f"unknown runs {sorted(unknown)}")
+        if "serial_one_thread" in wanted:
+            runs["serial_one_thread"] = lambda c: serial(c, one_thread)
+        if "parallel_plain" in wanted:
+            runs["parallel_plain"] = lambda c: autograde_batch(
+                c, ASSIGNMENT, workers=args.workers, force=True, lean=False, sandbox=plain)
+        runs = {run: grade for run, grade in runs.items() if run in wanted}
     report = {"date": time.strftime("%Y-%m-%d %H:%M %Z"), "machine": machine(),
               "submissions": len(names) * args.copies, "workers": args.workers,
               "rounds": args.rounds, "runs": {run: {"seconds_all": [], "load_before": []}
@@ -177,6 +215,9 @@ def main(argv=None):
         report["overhead"].update(kernel_start_s=start_s, import_torch_usefuns_s=import_s,
                                   per_submission_s=report["overhead"]["nbgrader_start_s"]
                                   + start_s + import_s, median_of=args.repeat)
+        warm_start_s, warm_import_s = kernel_overhead(args.repeat, warm=True)
+        report["overhead"].update(warm_kernel_start_s=warm_start_s,
+                                  warm_import_torch_usefuns_s=warm_import_s)
         same = True
         for round_ in range(args.rounds):
             cells = {}
@@ -209,11 +250,12 @@ def main(argv=None):
             info["cpu_busy_s"] = statistics.median(info["cpu_busy_all"])
             info["cores_busy"] = info["cpu_busy_s"] / info["seconds"]
         seconds = {run: info["seconds"] for run, info in report["runs"].items()}
-        report["speedup"] = seconds["serial"] / seconds["parallel"]
-        report["speedup_hardened"] = seconds["serial"] / seconds["parallel_hardened"]
-        report["speedup_cold"] = seconds["serial"] / seconds["parallel_cold"]
-        if "serial_one_thread" in seconds:
-            report["speedup_vs_one_thread"] = seconds["serial_one_thread"] / seconds["parallel"]
+        for run in seconds:
+            if run != "serial":
+                report[f"speedup_{run}"] = seconds["serial"] / seconds[run]
+        if "serial_one_thread" in seconds and "parallel" in seconds:
+            report["parallel_vs_serial_one_thread"] = (seconds["serial_one_thread"]
+                                                       / seconds["parallel"])
     finally:
         if not args.work:
             shutil.rmtree(work, ignore_errors=True)
@@ -236,15 +278,23 @@ def print_report(report):
               f"  {info['cpu_busy_s']:6.1f} CPU s ({info['cores_busy']:.2f} cores busy)"
               f"  (all: {', '.join(f'{x:.0f}' for x in info['seconds_all'])} s; load before: "
               f"{', '.join(f'{x:.2f}' for x in info['load_before'])})")
-    print(f"hardened (sandbox + verification) / serial: {report['speedup_hardened']:.2f}x")
-    print(f"cold kernels (warm=False) / serial: {report['speedup_cold']:.2f}x")
-    print(f"speedup parallel / serial: {report['speedup']:.2f}x"
-          + (f"; / serial one thread: {report['speedup_vs_one_thread']:.2f}x"
-             if "speedup_vs_one_thread" in report else ""))
+    names = {"parallel": "parallel", "parallel_cold": "parallel, cold kernels",
+             "parallel_hardened": "parallel, hardened (sandbox + verification)",
+             "serial_one_thread": "serial nbgrader with one thread",
+             "parallel_plain": "parallel, fresh interpreters (lean=False)"}
+    for run, name in names.items():
+        if f"speedup_{run}" in report:
+            print(f"speedup {name} / serial: {report[f'speedup_{run}']:.2f}x")
+    if "parallel_vs_serial_one_thread" in report:
+        print(f"speedup parallel / serial nbgrader with one thread: "
+              f"{report['parallel_vs_serial_one_thread']:.2f}x")
     print(f"per-submission fixed cost (median of {o['median_of']}): nbgrader start "
           f"{o['nbgrader_start_s']:.2f} s + kernel start {o['kernel_start_s']:.2f} s + "
           f"import torch, usefuns {o['import_torch_usefuns_s']:.2f} s = "
           f"{o['per_submission_s']:.2f} s")
+    print(f"warm kernel (forked from a fork server): start {o['warm_kernel_start_s']:.2f} s + "
+          f"import torch, usefuns {o['warm_import_torch_usefuns_s']:.2f} s; the grading job "
+          f"is forked from a server that imported nbgrader (no nbgrader start)")
     print(f"same grades cell by cell in every run: {report['same_grades']}")
 
 

@@ -20,12 +20,15 @@ What differs from a cold kernel, and how it is evened out:
 - numpy's global random state was seeded once in the server: the fork reseeds it from the OS, as
   a new process would (``random`` reseeds itself after ``fork``; torch's default seed is fixed
   anyway);
-- CUDA is never initialised in the server, so each fork initialises its own.
+- CUDA is never initialised in the server, so each fork initialises its own;
+- ipykernel read ``JPY_PARENT_PID`` (its parent poller) when the server imported it: the fork
+  sets those defaults again from its own environment.
 
 jupyter_client manages the client as the kernel process: a signal to the client (interrupt,
 terminate) is passed on to the kernel's process group; when the client is killed the kernel
-notices (its socket to the client closes) and kills its process group; when the kernel ends the
-client exits with its exit code. Without a server (no ``$COURSEKIT_WARM_KERNEL``, or it does not
+notices (its socket to the client closes) and kills its process group; when whoever started
+the client (nbgrader) dies, the client ends the kernel, as a cold kernel's parent poller
+would; when the kernel ends the client exits with its exit code. Without a server (no ``$COURSEKIT_WARM_KERNEL``, or it does not
 answer) the client runs the cold command itself, so grading never depends on it.
 
 Only for kernels outside bwrap: a sandboxed kernel is started by bwrap in its own namespaces and
