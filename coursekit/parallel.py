@@ -8,6 +8,10 @@ of ``gradebook.db`` and the student's ``submitted/<student>/<a>/`` folder), runs
 the autograded files and the grades and comments that its own gradebook now holds. The master,
 the only process that writes the real gradebook, copies them in through ``nbgrader.api``.
 
+The job itself (preflight, nbgrader, reading the gradebook back: ``coursekit.gradejob``) and its
+kernel (``coursekit.warm_kernel``) run as fresh forks of per-host fork servers that imported
+nbgrader or torch once (``coursekit.forkserver``), so a submission pays neither import.
+
 A worker therefore needs only the same Python environment (this kit installed, same pinned
 packages); it needs no shared filesystem and never sees other students' files. (With a shared
 filesystem one could pass paths instead of bytes; the bytes are small: ~0.6 MB a task.)
