@@ -148,12 +148,12 @@ def warm_kernel_on(env):
     return bool(env.get("COURSEKIT_WARM_KERNEL"))
 
 
-def _servers(plan, env):
-    """Socket paths of the fork servers this task uses: the master's (a local cluster: same
-    host) where they exist, else this worker process's own (started once)."""
+def _servers(plan, env, profiles):
+    """Socket paths of the fork servers of ``profiles`` that this task uses: the master's (a
+    local cluster: same host) where they exist, else this worker process's own (started once)."""
     given = (plan or {}).get("servers") or {}
     servers = {}
-    for profile in ("nbgrader", "kernel"):
+    for profile in profiles:
         path = given.get(profile)
         if not (path and os.path.exists(path)):
             path = forkserver.start(profile, {k: v for k, v in env.items() if k in THREAD_VARS})
@@ -204,10 +204,12 @@ def grade_submission(course_tar, gradebook_db, submission_tar, assignment_id, st
         _unpack(submission_tar, course / "submitted" / student_id)
         args = ("autograde", assignment_id, "--student", student_id, "--force")
         env = dict(env, **hardening.sandbox_env(course, assignment_id, student_id, plan, result))
-        servers = _servers(plan, env) if hasattr(os, "fork") and (lean or warm) else {}
-        if warm and servers:
-            from coursekit import warm_kernel
+        from coursekit import warm_kernel
 
+        warm = warm and warm_kernel.can_start_warm(course, env)  # a kernel in bwrap: cold
+        servers = _servers(plan, env, [p for p, wanted in (("nbgrader", lean), ("kernel", warm))
+                                       if wanted]) if hasattr(os, "fork") else {}
+        if "kernel" in servers:
             env.update(warm_kernel.prepare_task(course, env, servers["kernel"]))
         result["kernels"] = "warm" if warm_kernel_on(env) else "cold"
         # nbgrader runs the ``alembic`` and ``jupyter`` of its environment: its bin folder first
@@ -454,7 +456,11 @@ def autograde_batch(course_root, assignment_id, *, workers=None, scheduler=None,
     servers = {}
     if scheduler is None and hasattr(os, "fork"):
         # a local cluster: one fork server per profile for all its workers, importing while
-        # the workers start (an external cluster's workers start their own, one each)
+        # the workers start (an external cluster's workers start their own, one each); no
+        # kernel server where the kernels start in bwrap (they cannot be forked)
+        from coursekit.sandbox import check
+
+        warm = warm and (limits["enabled"] is False or not check()[0])
         n = workers or os.cpu_count() or 1
         threads = {var: str(max(1, (os.cpu_count() or 1) // n)) for var in THREAD_VARS}
         servers = {profile: forkserver.start(profile, threads) for profile, wanted

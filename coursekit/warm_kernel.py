@@ -40,7 +40,7 @@ import signal
 import sys
 from pathlib import Path
 
-__all__ = ["ENV_SOCKET", "MODULES", "client", "job", "prepare_task"]
+__all__ = ["ENV_SOCKET", "MODULES", "client", "job", "can_start_warm", "prepare_task"]
 
 ENV_SOCKET = "COURSEKIT_WARM_KERNEL"
 MODULES = ("ipykernel_launcher", "coursekit.sandbox_kernel")  # what a fork may run
@@ -132,26 +132,38 @@ def _relay(pid, signum):
 
 # ---------------------------------------------------------------- used by coursekit.parallel
 
+def _task_kernelspec(course, env):
+    """(kernel.json path, its dict) that the task's nbgrader run will use for ``python3``."""
+    if env.get("JUPYTER_PATH"):  # coursekit.sandbox.prepare_task wrote one
+        spec_file = Path(env["JUPYTER_PATH"]) / "kernels" / "python3" / "kernel.json"
+        return spec_file, json.loads(spec_file.read_text())
+    spec_file = Path(course) / ".warm" / "jupyter" / "kernels" / "python3" / "kernel.json"
+    return spec_file, {"argv": [sys.executable, "-m", "ipykernel_launcher", "-f",
+                                "{connection_file}"],
+                       "display_name": "Python 3", "language": "python",
+                       "metadata": {"debugger": False}}
+
+
+def can_start_warm(course, env):
+    """Whether the task's kernels can be forked: not when bwrap (or anything but this
+    interpreter running a kernel module) starts them."""
+    argv = _task_kernelspec(course, env)[1]["argv"]
+    return argv[1:2] == ["-m"] and argv[2:3] in (["ipykernel_launcher"],
+                                                  ["coursekit.sandbox_kernel"])
+
+
 def prepare_task(course, env, server):
     """Make the task course start its kernels warm; return env for its nbgrader run.
 
     ``env`` is the run's environment so far: when ``coursekit.sandbox.prepare_task`` wrote a
     kernelspec (``JUPYTER_PATH``) it is rewritten to start warm, unless it runs bwrap (then
-    nothing changes); otherwise a warm ``python3`` kernelspec is written under
-    ``<course>/.warm``.
+    nothing changes: ``can_start_warm``); otherwise a warm ``python3`` kernelspec is written
+    under ``<course>/.warm``.
     """
-    if env.get("JUPYTER_PATH"):
-        spec_file = Path(env["JUPYTER_PATH"]) / "kernels" / "python3" / "kernel.json"
-        kernel = json.loads(spec_file.read_text())
-        argv = kernel["argv"]
-        if argv[1:3] != ["-m", "coursekit.sandbox_kernel"]:
-            return {}  # bwrap (or something else): cold
-    else:
-        spec_file = Path(course) / ".warm" / "jupyter" / "kernels" / "python3" / "kernel.json"
-        kernel = {"argv": [sys.executable, "-m", "ipykernel_launcher", "-f", "{connection_file}"],
-                  "display_name": "Python 3", "language": "python",
-                  "metadata": {"debugger": False}}
-        argv = kernel["argv"]
+    if not can_start_warm(course, env):
+        return {}
+    spec_file, kernel = _task_kernelspec(course, env)
+    argv = kernel["argv"]
     kernel["argv"] = [argv[0], "-m", "coursekit.warm_kernel", *argv[2:]]
     spec_file.parent.mkdir(parents=True, exist_ok=True)
     spec_file.write_text(json.dumps(kernel, indent=1))

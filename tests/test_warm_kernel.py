@@ -190,10 +190,12 @@ def test_does_a_sandbox_kernelspec_stay_cold_under_bwrap_and_go_warm_without(tmp
     bwrap = ["bwrap", "--die-with-parent", "--", sys.executable, "-m", "coursekit.sandbox_kernel",
              "{}", "-f", "{connection_file}"]
     (spec_dir / "kernel.json").write_text(json.dumps({"argv": bwrap}))
+    assert not warm_kernel.can_start_warm(tmp_path, env)
     assert warm_kernel.prepare_task(tmp_path, env, "/nowhere.sock") == {}
     assert json.loads((spec_dir / "kernel.json").read_text())["argv"] == bwrap
     limits_only = bwrap[3:]
     (spec_dir / "kernel.json").write_text(json.dumps({"argv": limits_only}))
+    assert warm_kernel.can_start_warm(tmp_path, env)
     assert warm_kernel.prepare_task(tmp_path, env, "/nowhere.sock") == {
         warm_kernel.ENV_SOCKET: "/nowhere.sock"}
     assert json.loads((spec_dir / "kernel.json").read_text())["argv"] == [
