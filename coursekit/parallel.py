@@ -143,11 +143,6 @@ def _task_env(plan, name, host):
     return env
 
 
-def warm_kernel_on(env):
-    """Whether a task's nbgrader run with ``env`` starts its kernels warm."""
-    return bool(env.get("COURSEKIT_WARM_KERNEL"))
-
-
 def _servers(plan, env, profiles):
     """Socket paths of the fork servers of ``profiles`` that this task uses: the master's (a
     local cluster: same host) where they exist, else this worker process's own (started once)."""
@@ -211,7 +206,7 @@ def grade_submission(course_tar, gradebook_db, submission_tar, assignment_id, st
                                        if wanted]) if hasattr(os, "fork") else {}
         if "kernel" in servers:
             env.update(warm_kernel.prepare_task(course, env, servers["kernel"]))
-        result["kernels"] = "warm" if warm_kernel_on(env) else "cold"
+        result["kernels"] = "warm" if "kernel" in servers else "cold"
         # nbgrader runs the ``alembic`` and ``jupyter`` of its environment: its bin folder first
         env = dict(os.environ, **env, COURSEKIT_ROOT=str(course), PATH=os.pathsep.join(
             [str(Path(sys.executable).parent), os.environ.get("PATH", "")]))
