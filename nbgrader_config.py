@@ -43,7 +43,7 @@ c.LimitOutput.max_traceback = 100
 # every ``nbgrader autograde``, plain or through ``coursekit autograde``.
 import os  # noqa: E402
 
-from coursekit.execute import autograde_preprocessors  # noqa: E402
+from coursekit.engine.recovering import autograde_preprocessors  # noqa: E402
 
 c.Autograde.autograde_preprocessors = autograde_preprocessors()
 c.RecoveringExecute.max_restarts = 3  # fresh kernels a notebook may get; then the rest is not run

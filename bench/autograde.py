@@ -12,7 +12,7 @@ round in reverse order):
 - ``serial``: one plain ``nbgrader autograde <a> --force`` (nbgrader's way);
 - ``parallel``: ``autograde_batch(workers=N)`` without the sandbox and the out-of-kernel
   verification (lean start: nbgrader forked from a preloaded process per submission; warm
-  kernels: each kernel forked from a process that imported torch, ``coursekit.warm_kernel``):
+  kernels: each kernel forked from a process that imported torch, ``coursekit.isolation.warm_kernel``):
   the same grading as serial nbgrader, in parallel;
 - ``parallel_cold``: the same with every kernel started from scratch (``warm=False``), to show
   what the warm kernels buy;
@@ -39,7 +39,13 @@ import tempfile
 import time
 from pathlib import Path
 
-from coursekit import cli, course, grading, samples
+from coursekit.course import commands
+
+from coursekit import cli, course
+
+from coursekit.results import grades as grading
+
+from coursekit.term import samples
 from coursekit.parallel import autograde_batch
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -77,10 +83,10 @@ def time_command(args, repeat, env=None):
 
 def kernel_overhead(repeat, warm=False):
     """Median seconds of (kernel start until ready, ``import torch, usefuns`` in it); with
-    ``warm``, of a kernel forked from a ``kernel`` fork server (``coursekit.warm_kernel``)."""
+    ``warm``, of a kernel forked from a ``kernel`` fork server (``coursekit.isolation.warm_kernel``)."""
     from jupyter_client.manager import start_new_kernel
 
-    from coursekit import forkserver, warm_kernel
+    from coursekit.isolation import forkserver, warm_kernel
 
     env, scratch = {}, Path(tempfile.mkdtemp(prefix="bench-warm-"))
     if warm:
@@ -149,8 +155,8 @@ def serial(course_root, env=None):
     try:
         start = time.perf_counter()
         try:
-            grading.run_nbgrader(course_root, "autograde", ASSIGNMENT, "--force")
-        except grading.NbgraderError as err:  # a failed submission; the others are graded
+            commands.run_nbgrader(course_root, "autograde", ASSIGNMENT, "--force")
+        except commands.NbgraderError as err:  # a failed submission; the others are graded
             print(f"serial nbgrader reported an error: {str(err).splitlines()[0]}",
                   file=sys.stderr)
         return time.perf_counter() - start

@@ -36,13 +36,13 @@ def kind(cmd, parent_cmd, me):
         profile = cmd.split()[-1]
         return f"fork of the {profile} server" if "forkserver" in parent_cmd else \
             f"{profile} fork server"
-    if "coursekit.warm_kernel" in cmd:
+    if "coursekit.isolation.warm_kernel" in cmd:
         return "warm kernel client"
     if "ipykernel_launcher" in cmd or "sandbox_kernel" in cmd:
         return "kernel (cold)"
     if "verify_child" in cmd:
         return "verification child"
-    if "coursekit.gradejob" in cmd:
+    if "coursekit.engine.gradejob" in cmd:
         return "grading job (fresh interpreter)"
     if "nbgrader" in cmd:
         return "nbgrader (serial)"

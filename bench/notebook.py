@@ -21,8 +21,8 @@ from nbclient import NotebookClient
 
 from coursekit.cli import release
 from coursekit.course import ROOT_ENV, copy_course
-from coursekit.grading import run_nbgrader
-from coursekit.samples import write_submission
+from coursekit.course.commands import run_nbgrader
+from coursekit.term.samples import write_submission
 
 ROOT = Path(__file__).resolve().parents[1]
 ASSIGNMENT = "two_layer_net"

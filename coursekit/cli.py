@@ -18,8 +18,12 @@ import sys
 import time
 from pathlib import Path
 
-from coursekit import course, demo, grading
-from coursekit.demo import ASSIGNMENT, grade_samples, release
+from coursekit.course import commands
+
+from coursekit import course
+
+from coursekit.term import demo
+from coursekit.term.demo import ASSIGNMENT, grade_samples, release
 
 __all__ = ["main", "release", "grade_samples", "ASSIGNMENT"]
 
@@ -92,7 +96,7 @@ def cmd_autograde(args):
                          "not both")
     if args.no_sandbox and args.require_sandbox:
         raise UsageError("give --no-sandbox or --require-sandbox, not both")
-    from coursekit import sandbox
+    from coursekit.isolation import sandbox
 
     overrides = {key: getattr(args, key) for key in ("memory", "cpu_seconds", "file_size",
                                                       "scratch_size", "processes", "open_files")}
@@ -122,7 +126,7 @@ def cmd_autograde(args):
 
 
 def cmd_feedback(args):
-    from coursekit import feedback
+    from coursekit.results import feedback
 
     assignment = _assignment(args.root, args.assignment)
     written = feedback.generate_feedback(args.root, assignment, students=args.student)
@@ -132,7 +136,7 @@ def cmd_feedback(args):
 
 
 def cmd_report(args):
-    from coursekit import report
+    from coursekit.results import report
 
     assignment = _assignment(args.root, args.assignment)
     paths = report.write_report(args.root, assignment, args.out)
@@ -148,14 +152,14 @@ def cmd_report(args):
 
 
 def cmd_export(args):
-    from coursekit import report
+    from coursekit.results import report
 
     assignment = _assignment(args.root, args.assignment)
     print(f"grades: {report.export_grades(args.root, assignment, args.to)}")
 
 
 def cmd_collect_zip(args):
-    from coursekit import lms
+    from coursekit.term import lms
 
     assignment = _assignment(args.root, args.assignment)
     students = lms.collect_zip(args.root, assignment, args.zip, args.regexp or lms.LMS_REGEXP)
@@ -193,7 +197,7 @@ def _parser():
     p.add_argument("--quiet", action="store_true", help="no progress bar")
     limits = p.add_argument_group(
         "sandbox and limits per submission (defaults: c.Sandbox.* in nbgrader_config.py, "
-        "then coursekit.sandbox.DEFAULTS; per-cell timeout: c.Execute.timeout)")
+        "then coursekit.isolation.sandbox.DEFAULTS; per-cell timeout: c.Execute.timeout)")
     limits.add_argument("--memory", metavar="SIZE", help="data memory per process, e.g. 4G")
     limits.add_argument("--cpu-seconds", type=int, metavar="S", help="CPU seconds per process")
     limits.add_argument("--file-size", metavar="SIZE", help="largest file a kernel may write")
@@ -209,7 +213,7 @@ def _parser():
                         help="skip the out-of-kernel verification (docs/security.md)")
     p.add_argument("--cold-kernels", action="store_true",
                    help="start every kernel from scratch (default: kernels outside bwrap are "
-                        "forked from a process that imported torch; coursekit/warm_kernel.py)")
+                        "forked from a process that imported torch; coursekit/isolation/warm_kernel.py)")
     p.set_defaults(func=cmd_autograde)
     p = sub.add_parser("feedback", help="feedback HTML without hidden tests")
     p.add_argument("assignment")
@@ -247,7 +251,7 @@ def main(argv=None):
     except (UsageError, FileNotFoundError, ValueError) as err:
         print(f"coursekit {args.command}: {err}", file=sys.stderr)
         return 2
-    except grading.NbgraderError as err:
+    except commands.NbgraderError as err:
         print(f"coursekit {args.command}: {err}", file=sys.stderr)
         return 1
 

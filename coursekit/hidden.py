@@ -12,7 +12,7 @@ from coursekit.course import find_course_root
 
 __all__ = ["load_checks", "PRELOADED"]
 
-# In a sandboxed kernel (coursekit.sandbox_kernel) the hidden-test modules are loaded before
+# In a sandboxed kernel (coursekit.isolation.kernel) the hidden-test modules are loaded before
 # any student code and kept here; load_checks then never reads a file again, so a submission
 # that drops them from sys.modules or points COURSEKIT_ROOT at a fake course gets nothing.
 PRELOADED = None

@@ -8,9 +8,9 @@ of ``gradebook.db`` and the student's ``submitted/<student>/<a>/`` folder), runs
 the autograded files and the grades and comments that its own gradebook now holds. The master,
 the only process that writes the real gradebook, copies them in through ``nbgrader.api``.
 
-The job itself (preflight, nbgrader, reading the gradebook back: ``coursekit.gradejob``) and its
-kernel (``coursekit.warm_kernel``) run as fresh forks of per-host fork servers that imported
-nbgrader or torch once (``coursekit.forkserver``), so a submission pays neither import.
+The job itself (preflight, nbgrader, reading the gradebook back: ``coursekit.engine.gradejob``) and its
+kernel (``coursekit.isolation.warm_kernel``) run as fresh forks of per-host fork servers that imported
+nbgrader or torch once (``coursekit.isolation.forkserver``), so a submission pays neither import.
 
 A worker therefore needs only the same Python environment (this kit installed, same pinned
 packages); it needs no shared filesystem and never sees other students' files. (With a shared
@@ -45,7 +45,9 @@ import time
 import warnings
 from pathlib import Path
 
-from coursekit import forkserver, gradejob, hardening
+from coursekit.isolation import forkserver
+
+from coursekit.engine import gradejob, hardening
 from coursekit.course import is_course_root
 
 __all__ = ["autograde_batch", "grade_submission", "status_path", "STATUS_DIR"]
@@ -162,19 +164,19 @@ def grade_submission(course_tar, gradebook_db, submission_tar, assignment_id, st
 
     Args:
         course_tar: tar (bytes) of ``nbgrader_config.py``, ``source/<a>/``, ``assignments/<a>/``
-            and ``release/<a>/`` (the truth for :mod:`coursekit.preflight`, which checks and
+            and ``release/<a>/`` (the truth for :mod:`coursekit.engine.preflight`, which checks and
             repairs the submission before nbgrader runs).
         gradebook_db: the master ``gradebook.db`` (bytes).
         submission_tar: tar (bytes) of the student's ``submitted/<student>/<a>/`` folder.
         timeout: seconds for the whole nbgrader run (None: no limit).
         plan: ``{"slots": {host: task slots}, "gpu": {worker name: env}, "sandbox": settings,
             "servers": {profile: socket path}}`` from the master (servers: a local cluster's).
-        lean: run the grading job (``coursekit.gradejob``: preflight, nbgrader's own command
+        lean: run the grading job (``coursekit.engine.gradejob``: preflight, nbgrader's own command
             line, reading the gradebook) in a fork of the host's ``nbgrader`` fork server
-            (``coursekit.forkserver``; ~4.8 s of CPU less per submission) instead of a fresh
+            (``coursekit.isolation.forkserver``; ~4.8 s of CPU less per submission) instead of a fresh
             interpreter.
         warm: start the kernels outside bwrap as forks of the host's ``kernel`` fork server,
-            which has imported torch, numpy and ipykernel (``coursekit.warm_kernel``; ~2.5 s of
+            which has imported torch, numpy and ipykernel (``coursekit.isolation.warm_kernel``; ~2.5 s of
             CPU less per kernel start); sandboxed kernels always start cold.
 
     Returns:
@@ -199,7 +201,7 @@ def grade_submission(course_tar, gradebook_db, submission_tar, assignment_id, st
         _unpack(submission_tar, course / "submitted" / student_id)
         args = ("autograde", assignment_id, "--student", student_id, "--force")
         env = dict(env, **hardening.sandbox_env(course, assignment_id, student_id, plan, result))
-        from coursekit import warm_kernel
+        from coursekit.isolation import warm_kernel
 
         warm = warm and warm_kernel.can_start_warm(course, env)  # a kernel in bwrap: cold
         servers = _servers(plan, env, [p for p, wanted in (("nbgrader", lean), ("kernel", warm))
@@ -377,11 +379,11 @@ def autograde_batch(course_root, assignment_id, *, workers=None, scheduler=None,
         timeout: seconds allowed for one submission's nbgrader run (default: no limit).
         gpus: number of GPUs (or list of indices) for local workers; default: all CUDA sees.
         lean: run each submission's grading job (preflight, nbgrader, gradebook read-back) in
-            a fork of a process that imported nbgrader (``coursekit.forkserver``) instead of a
+            a fork of a process that imported nbgrader (``coursekit.isolation.forkserver``) instead of a
             fresh interpreter: same grading, ~4.8 s of CPU less per submission.
         warm: start kernels that run outside bwrap as forks of a process that has imported
-            torch (``coursekit.warm_kernel``): same grading, ~2.5 s of CPU less per kernel.
-        sandbox: overrides of the sandbox settings (``coursekit.sandbox.DEFAULTS`` keys, e.g.
+            torch (``coursekit.isolation.warm_kernel``): same grading, ~2.5 s of CPU less per kernel.
+        sandbox: overrides of the sandbox settings (``coursekit.isolation.sandbox.DEFAULTS`` keys, e.g.
             ``{"memory": "2G", "enabled": False}``); the rest comes from ``c.Sandbox.*`` in the
             course's ``nbgrader_config.py``, then the defaults.
 
@@ -418,7 +420,7 @@ def autograde_batch(course_root, assignment_id, *, workers=None, scheduler=None,
                              f"collect their submissions first or leave them out.")
         found = [s for s in found if s in set(students)]
 
-    from coursekit.sandbox import limits_from_config
+    from coursekit.isolation.sandbox import limits_from_config
 
     # the sandbox's limits: DEFAULTS < c.Sandbox.* in nbgrader_config.py < ``sandbox`` here
     limits = limits_from_config(root / "nbgrader_config.py", sandbox)
@@ -453,7 +455,7 @@ def autograde_batch(course_root, assignment_id, *, workers=None, scheduler=None,
         # a local cluster: one fork server per profile for all its workers, importing while
         # the workers start (an external cluster's workers start their own, one each); no
         # kernel server where the kernels start in bwrap (they cannot be forked)
-        from coursekit.sandbox import check
+        from coursekit.isolation.sandbox import check
 
         warm = warm and (limits["enabled"] is False or not check()[0])
         n = workers or os.cpu_count() or 1

@@ -6,7 +6,7 @@ import pytest
 import torch
 
 from conftest import SAMPLES
-from coursekit.samples import list_samples, load_expected
+from coursekit.term.samples import list_samples, load_expected
 
 pytestmark = pytest.mark.slow
 
@@ -84,7 +84,7 @@ def test_does_each_failing_hidden_test_say_what_is_wrong_in_one_line(graded_samp
             assert any(CELL_OF_CHECK[c] == cell for c in failures), (name, messages[cell])
 
 
-# Broken and tampered submissions (coursekit.preflight): a status, a reason and notes each.
+# Broken and tampered submissions (coursekit.engine.preflight): a status, a reason and notes each.
 BROKEN = [n for n in NAMES if "expected_status" in load_expected(SAMPLES, n)]
 
 
@@ -125,8 +125,8 @@ def test_does_no_stored_output_reach_the_graded_notebook(graded_samples):
 
 
 def test_does_the_report_list_each_submissions_status_reason_and_notes(graded_samples):
-    from coursekit.report import build_report
-    from coursekit.reporthtml import render_html
+    from coursekit.results.report import build_report
+    from coursekit.results.reporthtml import render_html
 
     _, course = graded_samples
     report = build_report(course, "two_layer_net")

@@ -11,8 +11,9 @@ import zipfile
 
 import pytest
 
-from conftest import ASSIGNMENT, ROOT, SAMPLES
-from coursekit import cli, course, demo
+from conftest import ASSIGNMENT, ROOT
+from coursekit import cli, course
+from coursekit.term import demo
 
 TERM_SAMPLES = ("blank", "leaky_predict")
 

@@ -3,7 +3,8 @@ import nbformat
 import pytest
 
 from conftest import ASSIGNMENT, ROOT, SAMPLES
-from coursekit import course, hidden, samples
+from coursekit import course, hidden
+from coursekit.term import samples
 
 RELEASED = ROOT / "release" / ASSIGNMENT / f"{ASSIGNMENT}.ipynb"
 

@@ -1,4 +1,4 @@
-"""coursekit.execute.RecoveringExecute on small notebooks, with real kernels (no mocks).
+"""coursekit.engine.recovering.RecoveringExecute on small notebooks, with real kernels (no mocks).
 
 A kernel that dies, hangs or poisons its CUDA context must cost only the cell it was running:
 that cell gets an error output, the cells after it run in a fresh kernel with the state of the
@@ -14,7 +14,11 @@ from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook
 from nbgrader.preprocessors import Execute, IgnorePattern
 
 from conftest import ASSIGNMENT, ROOT, SAMPLES
-from coursekit import course, execute, grading, samples
+from coursekit.course import commands
+from coursekit import course
+from coursekit.engine import recovering as execute
+from coursekit.results import grades as grading
+from coursekit.term import samples
 
 EXIT = "import os\nos._exit(3)"
 SEGFAULT = "import ctypes\nctypes.string_at(0)"
@@ -158,10 +162,10 @@ def test_does_coursekit_cell_timeout_shorten_the_limit_per_cell(monkeypatch):
 def test_does_plain_nbgrader_autograde_grade_the_rest_of_a_crashing_submission(tmp_path):
     """Serial ``nbgrader autograde`` (no coursekit) of crash_segfault: only its cell loses."""
     scratch = course.copy_course(ROOT, tmp_path / "course")
-    grading.run_nbgrader(scratch, "generate_assignment", ASSIGNMENT, "--force")
+    commands.run_nbgrader(scratch, "generate_assignment", ASSIGNMENT, "--force")
     samples.write_submission(scratch, ASSIGNMENT, scratch / "assignments" / ASSIGNMENT
                              / "samples", "crash_segfault")
-    grading.run_nbgrader(scratch, "autograde", ASSIGNMENT)
+    commands.run_nbgrader(scratch, "autograde", ASSIGNMENT)
     got = grading.read_grades(scratch, ASSIGNMENT)["crash_segfault"]["groups"]
     assert got == samples.load_expected(SAMPLES, "crash_segfault")["scores"]
     graded = nbformat.read(scratch / "autograded" / "crash_segfault" / ASSIGNMENT

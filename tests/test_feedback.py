@@ -7,8 +7,9 @@ import pytest
 from nbformat.v4 import new_code_cell, new_notebook, new_output
 
 from conftest import ASSIGNMENT, ROOT
-from coursekit import cli, grading
-from coursekit.feedback import HideHiddenTests, hidden_lines
+from coursekit import cli
+from coursekit.results import grades as grading
+from coursekit.results.feedback import HideHiddenTests, hidden_lines
 
 SOURCE = ROOT / "source" / ASSIGNMENT / f"{ASSIGNMENT}.ipynb"
 HIDDEN = """# Hidden tests: labels on other inputs.

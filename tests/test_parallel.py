@@ -20,7 +20,11 @@ import nbformat
 import pytest
 
 from conftest import ASSIGNMENT, ROOT
-from coursekit import cli, course, forkserver, grading, samples
+from coursekit.course import commands
+from coursekit import cli, course
+from coursekit.isolation import forkserver
+from coursekit.results import grades as grading
+from coursekit.term import samples
 from coursekit.parallel import (_gpu_env, _task_env, autograde_batch, grade_submission,
                                 status_path)
 
@@ -153,7 +157,7 @@ def serial_course(base_course):
     """The base course graded by one plain ``nbgrader autograde --force``."""
     serial = base_course.parent / "serial"
     shutil.copytree(base_course, serial)
-    grading.run_nbgrader(serial, "autograde", ASSIGNMENT, "--force")
+    commands.run_nbgrader(serial, "autograde", ASSIGNMENT, "--force")
     return serial
 
 
@@ -266,7 +270,7 @@ def test_is_a_broken_submission_recorded_as_failed_without_stopping_the_others(b
     run = autograde_batch(broken, ASSIGNMENT, workers=2, progress=False)
     assert run["not_json"]["status"] == "failed"
     assert "not valid JSON" in run["not_json"]["reason"]
-    # the kernel that dies costs only its cell (coursekit.execute), and the status says so
+    # the kernel that dies costs only its cell (coursekit.engine.recovering), and the status says so
     assert run["kernel_dies"]["status"] == "graded", run["kernel_dies"]
     assert any("kernel died" in note for note in run["kernel_dies"]["notes"]), run["kernel_dies"]
     assert run["blank"]["status"] == run["correct_compact"]["status"] == "graded"

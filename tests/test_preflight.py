@@ -1,12 +1,12 @@
-"""Unit tests of coursekit.preflight.prepare on small notebooks (no nbgrader run, fast)."""
+"""Unit tests of coursekit.engine.preflight.prepare on small notebooks (no nbgrader run, fast)."""
 import json
 
 import nbformat
 import pytest
 from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook
 
-from coursekit.preflight import prepare
-from coursekit.samples import apply_edits
+from coursekit.engine.preflight import prepare
+from coursekit.term.samples import apply_edits
 
 NAME = "hw.ipynb"
 

@@ -9,8 +9,9 @@ import pytest
 from nbgrader.api import Gradebook
 
 from conftest import ASSIGNMENT, ROOT
-from coursekit import cli, grading
-from coursekit.report import failing_tests, skill_stats
+from coursekit import cli
+from coursekit.results import grades as grading
+from coursekit.results.report import failing_tests, skill_stats
 
 
 def test_are_pass_rates_and_means_right_on_a_hand_checked_case():

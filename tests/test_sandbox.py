@@ -1,4 +1,4 @@
-"""The kernel sandbox and its limits, with real bwrap and real kernels (coursekit.sandbox).
+"""The kernel sandbox and its limits, with real bwrap and real kernels (coursekit.isolation.sandbox).
 
 ``make test`` installs bubblewrap and sets COURSEKIT_REQUIRE_SANDBOX=1, so there these tests
 fail instead of skipping when bwrap does not work.
@@ -8,7 +8,6 @@ import os
 import shutil
 import socket
 import subprocess
-import threading
 import time
 from pathlib import Path
 
@@ -17,7 +16,7 @@ import pytest
 from nbclient import NotebookClient
 from traitlets.config import Config
 
-from coursekit import sandbox
+from coursekit.isolation import sandbox
 
 ROOT = Path(__file__).resolve().parents[1]
 USABLE, WHY = sandbox.check()
@@ -209,8 +208,8 @@ def test_does_the_kit_fall_back_to_limits_only_without_bwrap(tmp_path):
     env = sandbox.prepare_task(course, "a1", "s1", settings, sandboxed=False)
     spec = json.loads((Path(env["JUPYTER_PATH"]) / "kernels" / "python3" /
                        "kernel.json").read_text())
-    assert spec["argv"][0] != "bwrap" and "coursekit.sandbox_kernel" in spec["argv"]
-    launch = json.loads(spec["argv"][spec["argv"].index("coursekit.sandbox_kernel") + 1])
+    assert spec["argv"][0] != "bwrap" and "coursekit.isolation.kernel" in spec["argv"]
+    launch = json.loads(spec["argv"][spec["argv"].index("coursekit.isolation.kernel") + 1])
     assert launch["limits"]["memory"] == 1024 ** 3 and launch["uid"] is None
 
 

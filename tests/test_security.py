@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from conftest import ASSIGNMENT, ROOT, SAMPLES
-from coursekit.samples import list_samples, load_expected
+from coursekit.term.samples import list_samples, load_expected
 
 pytestmark = pytest.mark.slow
 
@@ -78,7 +78,7 @@ def test_does_every_graded_submission_record_that_it_ran_in_the_sandbox(graded_s
 
 
 def test_does_no_instructor_source_reach_the_graded_notebook_or_its_feedback(graded_samples):
-    from coursekit.feedback import generate_feedback
+    from coursekit.results.feedback import generate_feedback
 
     results, course = graded_samples
     name = "attack_exfiltrate"

@@ -1,13 +1,14 @@
-"""Out-of-kernel verification (coursekit.verify) on the real assignment's checks and samples."""
+"""Out-of-kernel verification (coursekit.engine.verify) on the real assignment's checks and samples."""
 import json
 
 import nbformat
 import pytest
 
 from conftest import ASSIGNMENT, ROOT, SAMPLES
-from coursekit import sandbox, verify
-from coursekit.samples import fill_notebook, sample_contents
-from coursekit.verify_child import keep_definitions
+from coursekit.isolation import sandbox
+from coursekit.engine import verify
+from coursekit.term.samples import fill_notebook, sample_contents
+from coursekit.isolation.child import keep_definitions
 
 SOURCE = ROOT / "source" / ASSIGNMENT / f"{ASSIGNMENT}.ipynb"
 RELEASE = ROOT / "release" / ASSIGNMENT / f"{ASSIGNMENT}.ipynb"
@@ -78,7 +79,7 @@ def test_does_verification_read_only_its_config(tmp_path):
 
 
 def test_does_the_static_scan_list_reaching_for_the_grader_but_not_honest_answers():
-    from coursekit.suspicious import scan
+    from coursekit.engine.scan import scan
 
     honest, _ = sample_contents(SAMPLES, "correct_report_style")
     assert scan(list(honest.values())) == []

@@ -1,4 +1,4 @@
-"""Warm kernels (``coursekit.warm_kernel``): a fresh fork of a process that imported torch.
+"""Warm kernels (``coursekit.isolation.warm_kernel``): a fresh fork of a process that imported torch.
 
 Real kernels through jupyter_client, as nbgrader starts them: each test compares what a cell
 sees in a warm kernel with what it sees in a cold one started from the same kernelspec.
@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from coursekit import forkserver, warm_kernel
+from coursekit.isolation import forkserver, warm_kernel
 
 pytestmark = pytest.mark.skipif(not hasattr(os, "fork"), reason="warm kernels need os.fork")
 
@@ -74,7 +74,7 @@ def test_does_a_warm_kernel_see_what_a_cold_one_sees(server, tmp_path, monkeypat
     with kernel(tmp_path / "cold", monkeypatch, warm=False, cwd=work) as (_, kc):
         cold = json.loads(run(kc, PROBE)[1])
     with kernel(tmp_path, monkeypatch, warm=True, server=server, cwd=work) as (km, kc):
-        assert km.kernel_spec.argv[1:4] == ["-m", "coursekit.warm_kernel", "ipykernel_launcher"]
+        assert km.kernel_spec.argv[1:4] == ["-m", "coursekit.isolation.warm_kernel", "ipykernel_launcher"]
         warm = json.loads(run(kc, PROBE)[1])
     assert warm["torch_loaded"] and not cold["torch_loaded"]
     for key in ("cwd", "path", "argv0", "marker", "ppid_env"):
@@ -187,7 +187,7 @@ def test_does_a_sandbox_kernelspec_stay_cold_under_bwrap_and_go_warm_without(tmp
     spec_dir = tmp_path / "jupyter" / "kernels" / "python3"
     spec_dir.mkdir(parents=True)
     env = {"JUPYTER_PATH": str(tmp_path / "jupyter")}
-    bwrap = ["bwrap", "--die-with-parent", "--", sys.executable, "-m", "coursekit.sandbox_kernel",
+    bwrap = ["bwrap", "--die-with-parent", "--", sys.executable, "-m", "coursekit.isolation.kernel",
              "{}", "-f", "{connection_file}"]
     (spec_dir / "kernel.json").write_text(json.dumps({"argv": bwrap}))
     assert not warm_kernel.can_start_warm(tmp_path, env)
@@ -199,5 +199,5 @@ def test_does_a_sandbox_kernelspec_stay_cold_under_bwrap_and_go_warm_without(tmp
     assert warm_kernel.prepare_task(tmp_path, env, "/nowhere.sock") == {
         warm_kernel.ENV_SOCKET: "/nowhere.sock"}
     assert json.loads((spec_dir / "kernel.json").read_text())["argv"] == [
-        sys.executable, "-m", "coursekit.warm_kernel", "coursekit.sandbox_kernel", "{}", "-f",
+        sys.executable, "-m", "coursekit.isolation.warm_kernel", "coursekit.isolation.kernel", "{}", "-f",
         "{connection_file}"]

@@ -1,4 +1,4 @@
-"""Hidden test cells that the grader re-runs out of the kernel's reach (see coursekit.verify).
+"""Hidden test cells that the grader re-runs out of the kernel's reach (see coursekit.engine.verify).
 
 Each entry names the check (a function of ``checks.py`` or ``model_checks.py``) and the
 student functions it is given; the grader passes stand-ins that run those functions in a

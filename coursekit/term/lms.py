@@ -18,7 +18,7 @@ regular expression with the named groups ``student_id`` and ``file_id`` (nbgrade
 import shutil
 from pathlib import Path
 
-from coursekit import grading
+from coursekit.course import commands
 
 __all__ = ["LMS_REGEXP", "COLLECTED_EXTENSIONS", "collect_zip"]
 
@@ -56,7 +56,7 @@ def collect_zip(course_root, assignment_id, zip_path, regexp=LMS_REGEXP):
     archive.mkdir(parents=True, exist_ok=True)
     shutil.copy2(zip_path, archive / zip_path.name)
     extensions = "[" + ", ".join(repr(ext) for ext in COLLECTED_EXTENSIONS) + "]"
-    grading.run_nbgrader(root, "zip_collect", assignment_id, "--force",
+    commands.run_nbgrader(root, "zip_collect", assignment_id, "--force",
                          f"--FileNameCollectorPlugin.named_regexp={regexp}",
                          f"--FileNameCollectorPlugin.valid_ext={extensions}")
     extracted = root / "downloaded" / assignment_id / "extracted"

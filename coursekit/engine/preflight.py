@@ -4,7 +4,7 @@
 folder before ``nbgrader autograde`` and never raises: it returns ``{"gradable": bool, "notes":
 [one line each, for the instructor], "reason": why not gradable, or None}``.
 
-    from coursekit.preflight import prepare
+    from coursekit.engine.preflight import prepare
     prepare("submitted/ada/two_layer_net", "two_layer_net",
             "release/two_layer_net/two_layer_net.ipynb", student_files=["best_model.pt"])
 

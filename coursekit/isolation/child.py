@@ -1,6 +1,6 @@
-"""The untrusted side of out-of-kernel verification (see ``coursekit.verify``).
+"""The untrusted side of out-of-kernel verification (see ``coursekit.engine.verify``).
 
-``python -m coursekit.verify_child`` reads frames from stdin and answers on stdout; each frame
+``python -m coursekit.isolation.child`` reads frames from stdin and answers on stdout; each frame
 is an 8-byte big-endian length and a ``torch.save`` payload of plain data (tensors, dicts,
 lists, tuples, numbers, strings, None). Requests:
 
@@ -144,7 +144,7 @@ def main():
     if len(sys.argv) > 1:  # the sandbox's limits and uid, as for a kernel
         import json
 
-        from coursekit.sandbox_kernel import _drop_to, _set_limits
+        from coursekit.isolation.kernel import _drop_to, _set_limits
 
         spec = json.loads(sys.argv[1])
         _set_limits(spec["limits"])

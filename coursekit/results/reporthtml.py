@@ -1,7 +1,7 @@
 """The grade report as an instructor reads it: a score histogram and one self-contained page.
 
 The page embeds the histogram as a base64 PNG and needs no other file, so it can be mailed or
-opened from anywhere. Figures come from :func:`coursekit.report.build_report`.
+opened from anywhere. Figures come from :func:`coursekit.results.report.build_report`.
 """
 import base64
 import html

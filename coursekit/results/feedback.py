@@ -22,7 +22,7 @@ from nbgrader.api import Gradebook, MissingEntry
 from nbgrader.preprocessors import NbGraderPreprocessor
 from traitlets import Integer, Unicode
 
-from coursekit import grading
+from coursekit.course import commands
 
 __all__ = ["HideHiddenTests", "FEEDBACK_PREPROCESSORS", "hidden_lines", "generate_feedback"]
 
@@ -30,7 +30,7 @@ BEGIN, END = "### BEGIN HIDDEN TESTS", "### END HIDDEN TESTS"
 
 # GenerateFeedback's own list with ours after GetGrades (which only reads scores and comments).
 FEEDBACK_PREPROCESSORS = ["nbgrader.preprocessors.GetGrades",
-                          "coursekit.feedback.HideHiddenTests",
+                          "coursekit.results.feedback.HideHiddenTests",
                           "nbconvert.preprocessors.CSSHTMLHeaderPreprocessor"]
 
 
@@ -159,8 +159,8 @@ def generate_feedback(course_root, assignment_id, students=None, force=True):
         p.parent.name for p in root.glob(f"autograded/*/{assignment_id}"))
     if students:  # nbgrader takes one student (glob) per run
         for student in wanted:
-            grading.run_nbgrader(course_root, *args, "--student", student)
+            commands.run_nbgrader(course_root, *args, "--student", student)
     elif wanted:
-        grading.run_nbgrader(course_root, *args)
+        commands.run_nbgrader(course_root, *args)
     return {student: sorted(root.glob(f"feedback/{student}/{assignment_id}/*.html"))
             for student in wanted}

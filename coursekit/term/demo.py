@@ -16,7 +16,13 @@ import os
 import shutil
 from pathlib import Path
 
-from coursekit import course, exchange, grading, samples
+from coursekit.course import commands
+
+from coursekit import course
+
+from coursekit.term import exchange, samples
+
+from coursekit.results import grades as grading
 
 __all__ = ["ASSIGNMENT", "DEMO_SAMPLES", "RUN_OUTPUTS", "release", "autograde",
            "compare_with_expected", "grade_samples", "run_pipeline", "execute_notebook",
@@ -45,7 +51,7 @@ def release(root, assignment_id=ASSIGNMENT):
         raise ValueError(f"{source} holds {', '.join(stray)}, written by running the solved "
                          f"notebook there; nbgrader would copy it to every student. Delete it "
                          f"(or move it elsewhere) and release again.")
-    grading.run_nbgrader(root, "generate_assignment", assignment_id, "--force")
+    commands.run_nbgrader(root, "generate_assignment", assignment_id, "--force")
     return Path(root) / "release" / assignment_id
 
 
@@ -150,13 +156,13 @@ def run_pipeline(root, work, names=DEMO_SAMPLES, assignment_id=ASSIGNMENT, worke
     say(f"  exchange: release_assignment, fetch + submit by {len(names)} students, collect")
     exchange.hand_in_samples(scratch, assignment_id, samples_dir, names,
                              scratch / "exchange", work / "homes", jobs=workers)
-    from coursekit.sandbox import check
+    from coursekit.isolation.sandbox import check
 
     say(f"  autograde ({workers or 'one per core'} workers; {check()[1]}; verification out "
         f"of the kernel)")
     status = autograde(scratch, assignment_id, workers=workers, force=True, progress=False)
     say("  feedback (hidden tests removed), grades.csv, grade report")
-    from coursekit import feedback, report  # here: they import nbgrader (~5 s of CPU)
+    from coursekit.results import feedback, report  # here: they import nbgrader (~5 s of CPU)
 
     feedback.generate_feedback(scratch, assignment_id)
     report.export_grades(scratch, assignment_id, scratch / "grades.csv")

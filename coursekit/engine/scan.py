@@ -1,6 +1,6 @@
 """Flag answers that reach for the grader's machinery (a static scan, for a human to review).
 
-Out-of-kernel verification (``coursekit.verify``) covers most cells; the few that only the
+Out-of-kernel verification (``coursekit.engine.verify``) covers most cells; the few that only the
 kernel can check (they watch the student's code run) could still be fooled from inside the
 kernel. Code that does that has to touch things an honest two-layer-net answer never needs:
 ``sys.modules``, ``builtins``, ``coursekit``, IPython's shell, frames, ``gc``, ``ctypes``,

@@ -34,12 +34,12 @@ __all__ = ["PROFILES", "JOBS", "serve", "start", "stop", "submit", "wait"]
 
 # profile -> (modules to import, job kinds it runs)
 PROFILES = {
-    "nbgrader": (("coursekit.gradejob", "nbgrader.apps.nbgraderapp", "nbgrader.converters",
+    "nbgrader": (("coursekit.engine.gradejob", "nbgrader.apps.nbgraderapp", "nbgrader.converters",
                   "nbconvert", "nbclient", "jupyter_client", "sqlalchemy", "nbgrader.api"),
                  ("grade",)),
-    "kernel": (("coursekit.warm_kernel", "numpy", "torch", "ipykernel.kernelapp"), ("kernel",)),
+    "kernel": (("coursekit.isolation.warm_kernel", "numpy", "torch", "ipykernel.kernelapp"), ("kernel",)),
 }
-JOBS = {"grade": "coursekit.gradejob:job", "kernel": "coursekit.warm_kernel:job"}
+JOBS = {"grade": "coursekit.engine.gradejob:job", "kernel": "coursekit.isolation.warm_kernel:job"}
 MAX_MESSAGE = 1 << 20
 
 
@@ -175,7 +175,7 @@ def start(profile, env=None):
     if proc is not None and proc.poll() is None:
         return path
     path = os.path.join(tempfile.mkdtemp(prefix=f"coursekit-{profile}-"), "server.sock")
-    proc = subprocess.Popen([sys.executable, "-c", "import sys; from coursekit.forkserver "
+    proc = subprocess.Popen([sys.executable, "-c", "import sys; from coursekit.isolation.forkserver "
                              "import serve; serve(sys.argv[1], sys.argv[2])", path, profile],
                             stdin=subprocess.PIPE, env=dict(os.environ, **(env or {})),
                             start_new_session=True)

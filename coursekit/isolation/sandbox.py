@@ -4,7 +4,7 @@
 ``coursekit.parallel``). With the sandbox on, that course gets its own ``python3`` kernelspec
 (found first through ``JUPYTER_PATH``) whose command is::
 
-    bwrap <a private view of the machine> -- python -m coursekit.sandbox_kernel SPEC -f CONN
+    bwrap <a private view of the machine> -- python -m coursekit.isolation.kernel SPEC -f CONN
 
 so nbgrader and nbclient start, talk to and stop the kernel exactly as usual, over an IPC
 transport (Unix sockets in the task's runtime folder; a kernel in its own network namespace
@@ -232,7 +232,7 @@ def prepare_task(course, assignment_id, student_id, settings, sandboxed):
             "work_source": str(course / "autograded" / student_id / assignment_id),
             "work": WORK if sandboxed else None, "limits": settings,
             "uid": uid}
-    launcher = [sys.executable, "-m", "coursekit.sandbox_kernel", json.dumps(spec)]
+    launcher = [sys.executable, "-m", "coursekit.isolation.kernel", json.dumps(spec)]
     if sandboxed:
         for path in hidden.glob("*.py"):
             path.chmod(0o600)  # read by the launcher as root, then by no one in the kernel
@@ -248,17 +248,17 @@ def prepare_task(course, assignment_id, student_id, settings, sandboxed):
               "language": "python", "metadata": {"debugger": False}}
     (spec_dir / "kernel.json").write_text(json.dumps(kernel, indent=1))
     with open(course / "nbgrader_config.py", "a") as config:
-        config.write("\n# coursekit.sandbox: the kernel has no network; talk over Unix sockets\n"
+        config.write("\n# coursekit.isolation.sandbox: the kernel has no network; talk over Unix sockets\n"
                      "c.KernelManager.transport = 'ipc'\n"
                      f"c.KernelManager.ip = {str(runtime / 'kernel')!r}\n")
     return {"JUPYTER_PATH": str(base / "jupyter"), "JUPYTER_RUNTIME_DIR": str(runtime)}
 
 
 def verify_command(course, assignment_id, student_id, settings, sandboxed):
-    """argv of ``coursekit.verify_child`` for this task: sandboxed like the kernel, but without
+    """argv of ``coursekit.isolation.child`` for this task: sandboxed like the kernel, but without
     even the hidden-test modules (it holds only the student's answers)."""
     spec = {"limits": settings, "uid": _kernel_uid(sandboxed)}
-    argv = [sys.executable, "-m", "coursekit.verify_child", json.dumps(spec)]
+    argv = [sys.executable, "-m", "coursekit.isolation.child", json.dumps(spec)]
     if not sandboxed:
         return argv
     work = Path(course) / "submitted" / student_id / assignment_id

@@ -2,11 +2,11 @@
 
 ``coursekit.parallel.grade_submission`` (on a Dask worker) prepares a private course and calls
 :func:`run`, which runs the job in a fork of the host's ``nbgrader`` fork server
-(``coursekit.forkserver``: nbgrader, nbformat and SQLAlchemy imported once per host), or, where
-there is none, in a fresh ``python -m coursekit.gradejob REQUEST``. Either way the worker itself
+(``coursekit.isolation.forkserver``: nbgrader, nbformat and SQLAlchemy imported once per host), or, where
+there is none, in a fresh ``python -m coursekit.engine.gradejob REQUEST``. Either way the worker itself
 imports none of them. The job, in its own process:
 
-1. checks and repairs the submission (``coursekit.preflight.prepare_course``);
+1. checks and repairs the submission (``coursekit.engine.preflight.prepare_course``);
 2. if it is gradable, runs nbgrader's own ``main()`` with ``autograde <a> --student <s> --force``
    (exactly nbgrader's command line), its output in ``nbgrader-run.log``;
 3. reads what the course's gradebook now holds for the submission;
@@ -29,7 +29,7 @@ RESULT = "job-result.json"
 # ---------------------------------------------------------------- in the job's process
 
 def job(conn, request, fds):
-    """``coursekit.forkserver`` job ``grade``."""
+    """``coursekit.isolation.forkserver`` job ``grade``."""
     _grade(request)
 
 
@@ -44,7 +44,7 @@ def _grade(request):
     os.environ.clear()
     os.environ.update(request["env"])
     out = {"preflight": None, "exit": None, "submission": None}
-    from coursekit import preflight
+    from coursekit.engine import preflight
 
     out["preflight"] = preflight.prepare_course(course, request["assignment"], request["student"])
     _write(request["result"], out)
@@ -99,7 +99,7 @@ def read_submission(db_path, assignment_id, student_id):
 
 
 def main(argv=None):
-    """``python -m coursekit.gradejob REQUEST.json``: the job in a fresh interpreter."""
+    """``python -m coursekit.engine.gradejob REQUEST.json``: the job in a fresh interpreter."""
     argv = sys.argv[1:] if argv is None else argv
     _grade(json.loads(Path(argv[0]).read_text()))
 
@@ -126,7 +126,7 @@ def run(course, assignment_id, student_id, args, env, timeout=None, server=None)
                "log": str(course / LOG), "result": str(course / RESULT)}
     timed_out, forked = False, False
     if server:
-        from coursekit import forkserver
+        from coursekit.isolation import forkserver
 
         try:
             conn, pid = forkserver.submit(server, request)
@@ -144,7 +144,7 @@ def run(course, assignment_id, student_id, args, env, timeout=None, server=None)
     else:
         spec = course / "job-request.json"
         spec.write_text(json.dumps(request))
-        proc = subprocess.Popen([sys.executable, "-m", "coursekit.gradejob", str(spec)],
+        proc = subprocess.Popen([sys.executable, "-m", "coursekit.engine.gradejob", str(spec)],
                                 env=request["env"], cwd=course, stdin=subprocess.DEVNULL,
                                 stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
                                 start_new_session=True)

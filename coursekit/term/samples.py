@@ -160,7 +160,7 @@ def apply_edits(nb, edits):
             for cell in cells:
                 cell["id"] = "same-id"
         else:
-            raise ValueError(f"unknown notebook edit {op!r}; see coursekit.samples.apply_edits.")
+            raise ValueError(f"unknown notebook edit {op!r}; see coursekit.term.samples.apply_edits.")
     return nb
 
 

@@ -6,7 +6,7 @@ Every submission found under ``submitted/*/<assignment>/``, in the gradebook or 
 ``coursekit_status/<assignment>.json`` (written by ``coursekit autograde``) is listed with a
 status: ``graded`` (the gradebook has its scores and ``autograded/`` its notebook), ``failed``
 (autograde ran and could not grade it) or ``ungraded`` (never autograded), with the reason, and
-the ``notes`` of ``coursekit.preflight`` (what was wrong with the submission and repaired). The
+the ``notes`` of ``coursekit.engine.preflight`` (what was wrong with the submission and repaired). The
 statistics (pass rates, means, the histogram, the failing tests) cover graded submissions only.
 Totals and group scores are read from the gradebook, so the report agrees with it and with
 ``nbgrader export``.
@@ -19,8 +19,10 @@ from pathlib import Path
 import nbformat
 from nbgrader.api import Gradebook
 
-from coursekit import grading
-from coursekit.reporthtml import histogram_png, render_html
+from coursekit.course import commands
+
+from coursekit.results import grades as grading
+from coursekit.results.reporthtml import histogram_png, render_html
 
 __all__ = ["STATUS_DIR", "read_status", "gradebook_scores", "max_groups_of", "skill_stats",
            "failing_tests", "build_report", "write_report", "export_grades"]
@@ -207,6 +209,6 @@ def export_grades(course_root, assignment_id, dest):
     """``nbgrader export`` of the assignment's grades to the CSV file ``dest``; return it."""
     dest = Path(dest).resolve()
     dest.parent.mkdir(parents=True, exist_ok=True)
-    grading.run_nbgrader(course_root, "export", f"--to={dest}",
+    commands.run_nbgrader(course_root, "export", f"--to={dest}",
                          f"--ExportPlugin.assignment=['{assignment_id}']")
     return dest

@@ -4,8 +4,8 @@ sharing state between submissions).
 
 A cold kernel spends ~2.5 s of CPU importing torch and ipykernel before the first cell runs, on
 every submission and on every restart. A task's kernelspec here runs the small client
-``python -m coursekit.warm_kernel MODULE ARGS...`` instead of ``python -m MODULE ARGS...``; the
-client asks the host's ``kernel`` fork server (``coursekit.forkserver``, Unix socket
+``python -m coursekit.isolation.warm_kernel MODULE ARGS...`` instead of ``python -m MODULE ARGS...``; the
+client asks the host's ``kernel`` fork server (``coursekit.isolation.forkserver``, Unix socket
 ``$COURSEKIT_WARM_KERNEL``) for a fork, and the fork becomes the kernel (``runpy`` runs
 ``MODULE`` as ``__main__``) with the client's working folder, environment, ``sys.path``,
 standard streams and arguments. Nothing of one kernel reaches the next: the server never runs
@@ -43,7 +43,7 @@ from pathlib import Path
 __all__ = ["ENV_SOCKET", "MODULES", "client", "job", "can_start_warm", "prepare_task"]
 
 ENV_SOCKET = "COURSEKIT_WARM_KERNEL"
-MODULES = ("ipykernel_launcher", "coursekit.sandbox_kernel")  # what a fork may run
+MODULES = ("ipykernel_launcher", "coursekit.isolation.kernel")  # what a fork may run
 RELAYED = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP, signal.SIGQUIT, signal.SIGUSR1,
            signal.SIGUSR2)
 
@@ -51,12 +51,12 @@ RELAYED = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP, signal.SIGQUIT, signal.
 # ---------------------------------------------------------------- in the fork
 
 def job(conn, request, fds):
-    """``coursekit.forkserver`` job ``kernel``: become the kernel the client would have started."""
+    """``coursekit.isolation.forkserver`` job ``kernel``: become the kernel the client would have started."""
     for target, fd in zip((0, 1, 2), fds):
         os.dup2(fd, target)
         os.close(fd)
     if request.get("module") not in MODULES:
-        raise SystemExit(f"coursekit.warm_kernel: refused module {request.get('module')!r}")
+        raise SystemExit(f"coursekit.isolation.warm_kernel: refused module {request.get('module')!r}")
     os.chdir(request["cwd"])
     os.environ.clear()
     os.environ.update(request["env"])
@@ -88,13 +88,13 @@ def _even_out():
 # ---------------------------------------------------------------- the client (the kernelspec)
 
 def client(argv):
-    """``python -m coursekit.warm_kernel MODULE ARGS...``: run MODULE's kernel in a fork of the
+    """``python -m coursekit.isolation.warm_kernel MODULE ARGS...``: run MODULE's kernel in a fork of the
     server named by ``$COURSEKIT_WARM_KERNEL``; where there is none, run it here (cold)."""
     if not argv or argv[0] not in MODULES:
-        raise SystemExit(f"usage: python -m coursekit.warm_kernel {{{','.join(MODULES)}}} "
+        raise SystemExit(f"usage: python -m coursekit.isolation.warm_kernel {{{','.join(MODULES)}}} "
                          f"ARGS...; got {argv[:1]}")
     module, args = argv[0], argv[1:]
-    from coursekit import forkserver
+    from coursekit.isolation import forkserver
 
     request = {"kind": "kernel", "module": module, "argv": args, "cwd": os.getcwd(),
                "env": dict(os.environ), "path": sys.path}
@@ -134,7 +134,7 @@ def _relay(pid, signum):
 
 def _task_kernelspec(course, env):
     """(kernel.json path, its dict) that the task's nbgrader run will use for ``python3``."""
-    if env.get("JUPYTER_PATH"):  # coursekit.sandbox.prepare_task wrote one
+    if env.get("JUPYTER_PATH"):  # coursekit.isolation.sandbox.prepare_task wrote one
         spec_file = Path(env["JUPYTER_PATH"]) / "kernels" / "python3" / "kernel.json"
         return spec_file, json.loads(spec_file.read_text())
     spec_file = Path(course) / ".warm" / "jupyter" / "kernels" / "python3" / "kernel.json"
@@ -149,13 +149,13 @@ def can_start_warm(course, env):
     interpreter running a kernel module) starts them."""
     argv = _task_kernelspec(course, env)[1]["argv"]
     return argv[1:2] == ["-m"] and argv[2:3] in (["ipykernel_launcher"],
-                                                  ["coursekit.sandbox_kernel"])
+                                                  ["coursekit.isolation.kernel"])
 
 
 def prepare_task(course, env, server):
     """Make the task course start its kernels warm; return env for its nbgrader run.
 
-    ``env`` is the run's environment so far: when ``coursekit.sandbox.prepare_task`` wrote a
+    ``env`` is the run's environment so far: when ``coursekit.isolation.sandbox.prepare_task`` wrote a
     kernelspec (``JUPYTER_PATH``) it is rewritten to start warm, unless it runs bwrap (then
     nothing changes: ``can_start_warm``); otherwise a warm ``python3`` kernelspec is written
     under ``<course>/.warm``.
@@ -164,7 +164,7 @@ def prepare_task(course, env, server):
         return {}
     spec_file, kernel = _task_kernelspec(course, env)
     argv = kernel["argv"]
-    kernel["argv"] = [argv[0], "-m", "coursekit.warm_kernel", *argv[2:]]
+    kernel["argv"] = [argv[0], "-m", "coursekit.isolation.warm_kernel", *argv[2:]]
     spec_file.parent.mkdir(parents=True, exist_ok=True)
     spec_file.write_text(json.dumps(kernel, indent=1))
     extra = {ENV_SOCKET: server}

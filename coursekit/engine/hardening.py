@@ -1,13 +1,13 @@
 """The hardening steps of one autograde task (see docs/security.md), used by coursekit.parallel.
 
 - ``sandbox_env``: before nbgrader runs, make the task's kernels start in the bwrap sandbox with
-  the course's limits (``coursekit.sandbox``);
+  the course's limits (``coursekit.isolation.sandbox``);
 - ``incidents``: after it, one note per kernel death, timeout or poisoned CUDA context that
-  ``coursekit.execute.RecoveringExecute`` recorded in the graded notebook;
+  ``coursekit.engine.recovering.RecoveringExecute`` recorded in the graded notebook;
 - ``suspicious_uses``: answers that touch ``sys.modules``, ``builtins``, the kernel's error
-  reporting... are listed for an instructor (``coursekit.suspicious``);
+  reporting... are listed for an instructor (``coursekit.engine.scan``);
 - ``verify``: re-run the cells of ``assignments/<a>/verification.py`` out of the kernel
-  (``coursekit.verify``) and lower what the kernel overrated; when the kernel is refuted, the
+  (``coursekit.engine.verify``) and lower what the kernel overrated; when the kernel is refuted, the
   cells only it can check score zero too.
 
 Each works on the task's result dict (``notes``, ``notebooks``, ``sandbox``, ``tampering``).
@@ -20,8 +20,8 @@ _CHECK = {}
 
 
 def sandbox_env(course, assignment_id, student_id, plan, result):
-    """Sandbox this task's kernels as ``plan["sandbox"]`` says (see coursekit.sandbox)."""
-    from coursekit import sandbox
+    """Sandbox this task's kernels as ``plan["sandbox"]`` says (see coursekit.isolation.sandbox)."""
+    from coursekit.isolation import sandbox
 
     settings = (plan or {}).get("sandbox")
     if settings is None:
@@ -38,7 +38,7 @@ def sandbox_env(course, assignment_id, student_id, plan, result):
 
 
 def incidents(graded, notebooks):
-    """One note per kernel death, timeout or poisoned CUDA context (coursekit.execute)."""
+    """One note per kernel death, timeout or poisoned CUDA context (coursekit.engine.recovering)."""
     notes = []
     for nb_name in notebooks:
         try:
@@ -54,8 +54,8 @@ def incidents(graded, notebooks):
 
 def verify(course, assignment_id, student_id, plan, env, result, graded):
     """Re-run the verified hidden checks out of the kernel; lower what the kernel overrated."""
-    from coursekit import sandbox
-    from coursekit import verify as out_of_kernel
+    from coursekit.isolation import sandbox
+    from coursekit.engine import verify as out_of_kernel
 
     settings = (plan or {}).get("sandbox")
     if settings is None:
@@ -102,8 +102,8 @@ def verify(course, assignment_id, student_id, plan, env, result, graded):
 
 
 def suspicious_uses(notebook_path):
-    """The static scan of the graded notebook's answer cells (``coursekit.suspicious``)."""
-    from coursekit.suspicious import scan
+    """The static scan of the graded notebook's answer cells (``coursekit.engine.scan``)."""
+    from coursekit.engine.scan import scan
 
     try:
         nb = json.loads(notebook_path.read_text())

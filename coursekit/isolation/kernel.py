@@ -1,6 +1,6 @@
-"""The sandboxed kernel's launcher: ``python -m coursekit.sandbox_kernel SPEC -f CONNECTION``.
+"""The sandboxed kernel's launcher: ``python -m coursekit.isolation.kernel SPEC -f CONNECTION``.
 
-Started by the kernelspec that ``coursekit.sandbox.prepare_task`` writes (inside ``bwrap`` when
+Started by the kernelspec that ``coursekit.isolation.sandbox.prepare_task`` writes (inside ``bwrap`` when
 the sandbox is on). Before any student code exists in this process it
 
 1. copies the submission folder into the private scratch tmpfs and works there;
@@ -77,7 +77,7 @@ def main(argv=None):
     argv = list(sys.argv[1:] if argv is None else argv)
     spec = json.loads(argv.pop(0))
     if argv[:1] != ["-f"] or len(argv) < 2:
-        raise SystemExit("usage: python -m coursekit.sandbox_kernel SPEC -f CONNECTION_FILE")
+        raise SystemExit("usage: python -m coursekit.isolation.kernel SPEC -f CONNECTION_FILE")
     connection = argv[1]
     uid = spec.get("uid")
     if spec.get("work"):

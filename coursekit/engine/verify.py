@@ -5,7 +5,7 @@ During autograde a student's code runs in the same kernel as the tests, so it ca
 and a test cell then "passes". So after nbgrader, the grader re-runs the hidden checks listed in
 ``assignments/<a>/verification.py`` in its own process (which never runs student code), with
 each student function replaced by a proxy: the call's inputs go, as plain data, to a separate
-sandboxed process (``coursekit.verify_child``) that holds only the student's answer cells
+sandboxed process (``coursekit.isolation.child``) that holds only the student's answer cells
 (reduced to imports, definitions and literal constants), and only the returned values come
 back (``torch.load(weights_only=True)``: tensors and plain containers, nothing executable).
 Checks that need no student code at all (the submitted checkpoint's accuracy) run directly.
@@ -71,7 +71,7 @@ class VerifyChild:
     def request(self, message, timeout):
         import torch
 
-        from coursekit.verify_child import write_frame
+        from coursekit.isolation.child import write_frame
 
         callbacks = message.pop("callbacks", [])
         originals = message.pop("originals", {})
@@ -162,7 +162,7 @@ def _marked(value, callbacks, originals, path):
     every dict and tensor is recorded in ``originals`` by its path (see ``_decode``)."""
     import torch
 
-    from coursekit.verify_child import FUNCTION, GRADER
+    from coursekit.isolation.child import FUNCTION, GRADER
 
     if callable(value) and hasattr(value, "coursekit_student_function"):
         return {FUNCTION: value.coursekit_student_function}
@@ -186,7 +186,7 @@ def _decode(value, originals):
     in-place updates (``check_train``) see what they would see in one process."""
     import torch
 
-    from coursekit.verify_child import REF
+    from coursekit.isolation.child import REF
 
     if isinstance(value, dict) and REF in value:
         mine, theirs = originals.get(value[REF]), _decode(value["value"], originals)
@@ -316,7 +316,7 @@ def verify_submission(hidden_dir, source_notebook, graded_notebook, submission, 
         graded_notebook: the autograded notebook (its answer cells are the student's).
         submission: the student's submitted folder (``{submission}`` in check arguments).
         kernel_scores: ``{grade_id: (auto_score, max_score)}`` that the kernel produced.
-        child_command: argv that starts ``coursekit.verify_child`` (sandboxed).
+        child_command: argv that starts ``coursekit.isolation.child`` (sandboxed).
         device: where the child runs the student's functions.
 
     Returns:

@@ -15,7 +15,7 @@ account, so each ``submit`` passes ``--student``, and runs in a folder of its ow
 student's home: the current folder and ``Exchange.cache``), as a student on a shared server
 would.
 
-    from coursekit import exchange
+    from coursekit.term import exchange
     exchange.release_assignment(course, "two_layer_net", ex_root)
     home = exchange.fetch(ex_root, homes / "alice", "nn-course", "two_layer_net")
     ...  # edit home / "two_layer_net" / "two_layer_net.ipynb"
@@ -26,8 +26,8 @@ import os
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
-
-from coursekit import grading, samples
+from coursekit.course import commands
+from coursekit.term import samples
 
 __all__ = ["course_id", "release_assignment", "fetch", "submit", "collect", "hand_in_samples"]
 
@@ -55,7 +55,7 @@ def _exchange_args(exchange_root):
 def release_assignment(course_root, assignment_id, exchange_root):
     """``nbgrader release_assignment``: put ``release/<assignment>`` in the exchange."""
     Path(exchange_root).mkdir(parents=True, exist_ok=True)  # nbgrader wants it to exist
-    grading.run_nbgrader(course_root, "release_assignment", assignment_id, "--force",
+    commands.run_nbgrader(course_root, "release_assignment", assignment_id, "--force",
                          *_exchange_args(exchange_root))
 
 
@@ -63,7 +63,7 @@ def _student_run(home, *args):
     """Run ``nbgrader ARGS`` in the student's folder ``home``, with a cache of their own."""
     home = Path(home).resolve()
     home.mkdir(parents=True, exist_ok=True)
-    return grading.run_nbgrader(home, *args, f"--Exchange.cache={home / '.nbgrader_cache'}")
+    return commands.run_nbgrader(home, *args, f"--Exchange.cache={home / '.nbgrader_cache'}")
 
 
 def fetch(exchange_root, home, course, assignment_id):
@@ -86,7 +86,7 @@ def collect(course_root, assignment_id, exchange_root):
         sorted list of the student ids now under ``submitted/*/<assignment>``.
     """
     # every submission is owned by this one account: nbgrader's owner check would warn for all
-    grading.run_nbgrader(course_root, "collect", assignment_id, "--update",
+    commands.run_nbgrader(course_root, "collect", assignment_id, "--update",
                          "--CollectApp.check_owner=False", *_exchange_args(exchange_root))
     return sorted(p.parent.name for p in Path(course_root).glob(f"submitted/*/{assignment_id}"))
 
