@@ -28,9 +28,15 @@ c.IgnorePattern.pattern = r"\w*Warning:|warnings\.warn\("
 # A student who deletes a test cell does not escape it: the cell comes back from the gradebook.
 c.OverwriteCells.add_missing_cells = True
 
-# The submitted checkpoint is the student's own: autograde must never replace it with a file of
-# the same name from source/ (``coursekit release`` also refuses to release one).
-c.Autograde.exclude_overwriting = {"two_layer_net": ["best_model.pt"]}
+# The files students submit beside the notebook (``student_files`` of each assignment's
+# manifest, assignments/<a>/manifest.toml) are their own: autograde must never replace them with
+# a file of the same name from source/ (``coursekit release`` also refuses to release one).
+import os  # noqa: E402
+from pathlib import Path  # noqa: E402
+
+from coursekit.course.manifest import exclude_overwriting  # noqa: E402
+
+c.Autograde.exclude_overwriting = exclude_overwriting(Path(__file__).resolve().parent)
 
 # A runaway print loop or traceback is cut short in the graded notebook.
 c.LimitOutput.max_lines = 1000
@@ -41,8 +47,6 @@ c.LimitOutput.max_traceback = 100
 # Execute plus restarts) gives that cell an error, starts a fresh kernel, runs the cells above
 # again and goes on; every incident is kept in the notebook's metadata. It replaces Execute for
 # every ``nbgrader autograde``, plain or through ``coursekit autograde``.
-import os  # noqa: E402
-
 from coursekit.engine.recovering import autograde_preprocessors  # noqa: E402
 
 c.Autograde.autograde_preprocessors = autograde_preprocessors()

@@ -1,9 +1,9 @@
-"""Tests of the hidden-test support, assignments/two_layer_net/checks.py.
+"""Tests of the hidden-test support, the package assignments/two_layer_net/checks/.
 
 Each sample in assignments/two_layer_net/samples/<name>/ is a student's answers (answers.py) and
 the checks it must fail, with a distinctive part of each message (expected.json). Run with
 
-    .venv/bin/python -m pytest tests/test_checks.py -q
+    .venv/bin/python -m pytest tests/assignments/test_checks.py -q
 """
 import importlib.util
 import json
@@ -13,9 +13,10 @@ from pathlib import Path
 import pytest
 import torch
 
+from coursekit.hidden import load_module
 from usefuns.utils import get_device
 
-ASSIGNMENT = Path(__file__).resolve().parents[1] / "assignments" / "two_layer_net"
+ASSIGNMENT = Path(__file__).resolve().parents[2] / "assignments" / "two_layer_net"
 SAMPLES = ASSIGNMENT / "samples"
 # The samples whose answers these checks run here, in pytest's process: not the attack_*
 # ones (they tamper with the process that runs them: only the grader's sandbox runs them), nor
@@ -39,7 +40,7 @@ def _load(path, name):
     return module
 
 
-checks = _load(ASSIGNMENT / "checks.py", "tln_checks_under_test")
+checks = load_module(ASSIGNMENT / "checks", "tln_checks_under_test")
 reference = _load(ASSIGNMENT / "reference.py", "tln_reference_under_test")
 
 
@@ -142,23 +143,9 @@ def test_can_a_monkeypatched_allclose_fool_the_checks(monkeypatch):
         checks.check_predict(answers("argmin")["nn_predict"])
 
 
-def test_does_check_backprop_restore_autograd():
-    saved = (torch.Tensor.backward, torch.autograd.backward, torch.autograd.grad)
-    with pytest.raises(AssertionError, match="uses autograd"):
+def test_is_autograd_named_in_the_source_caught_before_it_runs():
+    with pytest.raises(AssertionError, match=r"uses autograd \(loss.backward"):
         checks.check_backprop(answers("autograd")["nn_forward_backward"])
-    assert (torch.Tensor.backward, torch.autograd.backward, torch.autograd.grad) == saved
-    x = torch.ones(2, requires_grad=True)
-    (x * x).sum().backward()
-    assert torch.equal(x.grad, torch.full((2,), 2.0))
-
-
-def test_does_the_op_counter_see_operations_inside_student_code():
-    def student(t):  # torch functions, Tensor methods, operators, indexing, builtin sum
-        return torch.exp(t).sum(dim=1) + t.max() * 2 + t[0, 0] + sum(t)[0]
-
-    with checks._OpCounter() as counter:
-        student(torch.ones(4, 3))
-    assert counter.count >= 10
 
 
 def test_does_check_train_leave_the_global_rng_alone():
@@ -170,23 +157,23 @@ def test_does_check_train_leave_the_global_rng_alone():
 
 
 def test_do_the_hidden_inputs_tell_the_mistakes_apart():
-    for case, *_ in checks._FORWARD_CASES + ((checks._GRAD_CASE,),):
+    for case, *_ in checks.cases._FORWARD_CASES + ((checks.cases._GRAD_CASE,),):
         negative = (case["z"] < 0).double().mean().item()
         assert 0.2 < negative < 0.8  # both sides of the ReLU
         assert case["params"]["b1"].abs().min() > 0 and case["params"]["b2"].abs().min() > 0
-    loss = checks._LOSS_CASE
+    loss = checks.cases._LOSS_CASE
     pieces = loss["pieces"]
     assert abs(pieces["data"] - pieces["lnC"]) > 0.5
     assert loss["reg"] * pieces["regW"] > 1 and loss["reg"] * pieces["regb"] > 0.1
     assert 2 < loss["scores"].abs().max() < 20
-    uniform, spread = checks._STABILITY_CASES
+    uniform, spread = checks.cases._STABILITY_CASES
     for case in (uniform, spread):
         scores = case["scores"]
         assert scores.min() > 1e3 and scores.max() < 2e4
         assert (scores.amax(1) - scores.amin(1)).max() < 10  # -log(softmax) stays finite
     assert (uniform["scores"].amax(1) - uniform["scores"].amax(1).min()).max() < 10
     assert spread["scores"].amax(1).max() - spread["scores"].amax(1).min() > 500
-    grad = checks._GRAD_CASE
+    grad = checks.cases._GRAD_CASE
     pieces, expected = grad["pieces"], grad["grads"]
     for key in ("W1", "b1"):
         for other in ("nomask", "gradmask"):
@@ -194,14 +181,14 @@ def test_do_the_hidden_inputs_tell_the_mistakes_apart():
     for key in ("W1", "W2"):  # the diagnoses' decomposition is the reference's
         assert torch.allclose(pieces["G"][key] + pieces["R"][key], expected[key])
         assert (pieces["R"][key].abs().max() > 0.1 * pieces["G"][key].abs().max())
-    scores = checks._PREDICT_CASE["scores"]
+    scores = checks.cases._PREDICT_CASE["scores"]
     top = scores.topk(2, dim=1).values
     assert (top[:, 0] - top[:, 1]).min() > 1e-2  # no near-ties for float32 argmax
     assert set(scores.argmax(dim=1).tolist()) == set(range(scores.shape[1]))
 
 
 def test_does_the_reference_agree_with_autograd_on_the_grad_case():
-    case = checks._GRAD_CASE
+    case = checks.cases._GRAD_CASE
     params = {k: v.clone().requires_grad_(True) for k, v in case["params"].items()}
     loss, _ = reference.nn_forward_backward(
         {k: v.detach() for k, v in params.items()}, case["X"], y=case["y"], reg=case["reg"])

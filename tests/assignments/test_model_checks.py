@@ -1,17 +1,14 @@
-"""model_checks: the search's budget, choosing by validation accuracy, and the model's points."""
-import importlib.util
+"""checks.search and checks.model: the search's budget, choosing by validation accuracy, and the model's points."""
 import itertools
 
 import pytest
 import torch
 
 from conftest import ROOT, SAMPLES
+from coursekit.hidden import load_module
 from usefuns.model import TwoLayerNet
 
-_spec = importlib.util.spec_from_file_location(
-    "_test_model_checks", ROOT / "assignments" / "two_layer_net" / "model_checks.py")
-mc = importlib.util.module_from_spec(_spec)
-_spec.loader.exec_module(mc)
+mc = load_module(ROOT / "assignments" / "two_layer_net" / "checks", "_test_model_checks")
 
 
 def good_params():
