@@ -55,9 +55,9 @@ c.RecoveringExecute.max_restarts = 3  # fresh kernels a notebook may get; then t
 if os.environ.get("COURSEKIT_CELL_TIMEOUT"):
     c.Execute.timeout = int(os.environ["COURSEKIT_CELL_TIMEOUT"])
 
-# ``coursekit autograde``: each kernel runs in a bubblewrap sandbox with these limits per process
-# (docs/security.md); the command line (--memory 2G ...) overrides them. Plain nbgrader ignores
-# this section.
+# ``coursekit autograde``: each kernel and the verification child run in a bubblewrap sandbox
+# with these limits (coursekit.isolation.settings.Sandbox: their help, docs/settings.md); the
+# command line (--memory 2G ...) overrides them. Plain nbgrader ignores this section.
 c.Sandbox.enabled = "auto"      # True: refuse to grade without bwrap; False: no sandbox
 c.Sandbox.memory = "4G"         # data memory: a bigger allocation fails in its cell only
 c.Sandbox.cpu_seconds = 1800    # CPU time of the kernel process
@@ -65,4 +65,3 @@ c.Sandbox.file_size = "256M"    # the largest file the kernel may write
 c.Sandbox.scratch_size = "512M"  # the private working folder (a copy of the submission)
 c.Sandbox.processes = 256       # processes and threads of one kernel
 c.Sandbox.open_files = 1024
-c.Sandbox.verify = True         # re-run assignments/<a>/verification.py's cells out of the kernel

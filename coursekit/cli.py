@@ -4,6 +4,7 @@
     coursekit demo [--samples all]          the whole job on the sample submissions (out/demo/)
     coursekit grade-samples                 grade the sample submissions in a scratch course
     coursekit autograde two_layer_net       autograde submitted/ in parallel (Dask)
+    coursekit review two_layer_net          cells the grader withheld: show, accept or reject
     coursekit feedback two_layer_net        feedback HTML for students, hidden tests removed
     coursekit report two_layer_net          reports/two_layer_net/{report.json,report.html,...}
     coursekit export two_layer_net          grades.csv (nbgrader export)
@@ -96,33 +97,52 @@ def cmd_autograde(args):
                          "not both")
     if args.no_sandbox and args.require_sandbox:
         raise UsageError("give --no-sandbox or --require-sandbox, not both")
+    from coursekit.course.course import Course
+    from coursekit.engine.job import GradingSettings
     from coursekit.isolation import sandbox
+    from coursekit.parallel import BatchOptions, autograde_batch
 
-    overrides = {key: getattr(args, key) for key in ("memory", "cpu_seconds", "file_size",
-                                                      "scratch_size", "processes", "open_files")}
+    course = Course(args.root)
+    overrides = {key: getattr(args, key) for key in SANDBOX_OPTIONS}
     overrides["enabled"] = False if args.no_sandbox else (True if args.require_sandbox else None)
-    overrides["verify"] = False if args.no_verify else None
     try:
-        settings = sandbox.limits_from_config(args.root / "nbgrader_config.py", overrides)
+        limits = course.sandbox_limits(**overrides)
     except ValueError as err:
         raise UsageError(str(err)) from None
-    _, message = sandbox.check()
-    if settings["enabled"] is not False:
-        print(message, file=sys.stderr)  # loud when bwrap is missing
-    status = demo.autograde(args.root, assignment, workers=args.workers,
-                            scheduler=args.scheduler, students=args.student, force=args.force,
-                            progress=not args.quiet, timeout=args.timeout, sandbox=overrides,
-                            warm=not args.cold_kernels)
+    if limits.enabled is not False:
+        print(sandbox.check()[1], file=sys.stderr)  # loud when bwrap is missing
+    settings = GradingSettings(sandbox=limits, timeout=args.timeout, warm=not args.cold_kernels)
+    options = BatchOptions(workers=args.workers, scheduler=args.scheduler,
+                           students=args.student, force=args.force, progress=not args.quiet)
+    status = autograde_batch(course, assignment, options, settings)
     counts = {k: sum(e["status"] == k for e in status.values())
-              for k in ("graded", "failed", "skipped")}
-    print(f"{assignment}: {counts['graded']} graded, {counts['failed']} failed, "
-          f"{counts['skipped']} skipped (already graded; --force regrades)")
+              for k in ("graded", "needs_review", "failed", "skipped")}
+    print(f"{assignment}: {counts['graded']} graded, {counts['needs_review']} need review, "
+          f"{counts['failed']} failed, {counts['skipped']} skipped (already graded; --force "
+          f"regrades)")
     for student, entry in sorted(status.items()):
         if entry["status"] == "failed":
             print(f"  FAILED {student}: {entry['reason']}")
-    path = args.root / "coursekit_status" / f"{assignment}.json"
-    print(f"status of every submission: {path}")
+        elif entry["status"] == "needs_review":
+            print(f"  NEEDS REVIEW {student}: {len(entry.get('withheld') or {})} cells withheld "
+                  f"(`coursekit review {assignment} --student {student}`)")
+    print(f"status of every submission: {course.status(assignment).path}")
     return 0  # a failed submission is recorded, not fatal
+
+
+def cmd_review(args):
+    from coursekit.course.course import Course
+    from coursekit.results import review
+
+    assignment = _assignment(args.root, args.assignment)
+    if args.accept and args.reject:
+        raise UsageError("give --accept or --reject, not both")
+    course = Course(args.root)
+    decision = "accept" if args.accept else "reject" if args.reject else None
+    if decision and not args.student:
+        raise UsageError(f"--{decision} needs --student ID (one review per submission)")
+    for line in review.review(course, assignment, args.student, decision, args.cell):
+        print(line)
 
 
 def cmd_feedback(args):
@@ -166,6 +186,26 @@ def cmd_collect_zip(args):
     print(f"collected {len(students)} students into submitted/: {', '.join(students)}")
 
 
+SANDBOX_OPTIONS = ("memory", "cpu_seconds", "file_size", "scratch_size", "processes",
+                   "open_files")
+
+
+def _sandbox_options(group):
+    """``--memory``, ``--cpu-seconds``... from the traits of ``c.Sandbox`` (their help and
+    defaults: coursekit.isolation.settings, the one place they are written)."""
+    from traitlets import Integer
+
+    from coursekit.isolation.settings import Sandbox
+
+    traits = Sandbox.class_traits(config=True)
+    for name in SANDBOX_OPTIONS:
+        trait = traits[name]
+        number = isinstance(trait, Integer)
+        group.add_argument(f"--{name.replace('_', '-')}", type=int if number else str,
+                           metavar="N" if number else "SIZE",
+                           help=f"{trait.help} (c.Sandbox.{name}, default {trait.default_value})")
+
+
 def _parser():
     parser = argparse.ArgumentParser(prog="coursekit", description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -197,24 +237,26 @@ def _parser():
     p.add_argument("--quiet", action="store_true", help="no progress bar")
     limits = p.add_argument_group(
         "sandbox and limits per submission (defaults: c.Sandbox.* in nbgrader_config.py, "
-        "then coursekit.isolation.sandbox.DEFAULTS; per-cell timeout: c.Execute.timeout)")
-    limits.add_argument("--memory", metavar="SIZE", help="data memory per process, e.g. 4G")
-    limits.add_argument("--cpu-seconds", type=int, metavar="S", help="CPU seconds per process")
-    limits.add_argument("--file-size", metavar="SIZE", help="largest file a kernel may write")
-    limits.add_argument("--scratch-size", metavar="SIZE", help="the kernel's private tmpfs")
-    limits.add_argument("--processes", type=int, metavar="N",
-                        help="processes and threads of a kernel")
-    limits.add_argument("--open-files", type=int, metavar="N", help="open files of a kernel")
+        "docs/settings.md; per-cell timeout: c.Execute.timeout)")
+    _sandbox_options(limits)
     limits.add_argument("--no-sandbox", action="store_true",
                         help="run kernels without bwrap (resource limits only)")
     limits.add_argument("--require-sandbox", action="store_true",
                         help="fail instead of grading where bwrap does not work")
-    limits.add_argument("--no-verify", action="store_true",
-                        help="skip the out-of-kernel verification (docs/security.md)")
     p.add_argument("--cold-kernels", action="store_true",
                    help="start every kernel from scratch (default: kernels outside bwrap are "
-                        "forked from a process that imported torch; coursekit/isolation/warm_kernel.py)")
+                        "forked from a process that imported torch; "
+                        "coursekit/isolation/warm_kernel.py)")
     p.set_defaults(func=cmd_autograde)
+    p = sub.add_parser("review", help="show or settle the cells withheld for review")
+    p.add_argument("assignment")
+    p.add_argument("--student", default=None, metavar="ID", help="one submission")
+    p.add_argument("--cell", action="append", default=None, metavar="GRADE_ID",
+                   help="only this withheld cell (repeatable; default: all of them)")
+    p.add_argument("--accept", action="store_true",
+                   help="give the withheld cells the kernel's score")
+    p.add_argument("--reject", action="store_true", help="keep the withheld cells at zero")
+    p.set_defaults(func=cmd_review)
     p = sub.add_parser("feedback", help="feedback HTML without hidden tests")
     p.add_argument("assignment")
     p.add_argument("--student", nargs="+", default=None, metavar="ID")

@@ -1,9 +1,12 @@
-"""One submission's grading.
+"""One submission's grading, as stages (``pipeline`` runs them; docs/architecture.md).
 
-- ``preflight``: check and repair the submitted notebook against the release;
-- ``gradejob``: the grading job process (preflight, nbgrader autograde, gradebook read-back);
-- ``recovering``: nbgrader's Execute, recovering from kernels that die or hang;
-- ``verify``, ``scan``: out-of-kernel verification and the static scan of the answers;
-- ``hardening``: the hardening steps of one task.
+- ``job``: the typed job, its settings and its result;
+- ``workspace``: the files as bytes, the worker's private course (prepare);
+- ``execute``: the grading job (``gradejob``: ``preflight``, then nbgrader with the hidden
+  tests as placeholders, ``outside``; kernels that die or hang, ``recovering``);
+- ``verify``: the grader scores every autograded cell outside the kernel;
+- ``decide``: the only place a score is set; ``annotate`` writes it into the notebook;
+- ``record``: on the master, the result into the gradebook and the status file.
 """
-__all__ = ["gradejob", "hardening", "preflight", "recovering", "scan", "verify"]
+__all__ = ["annotate", "decide", "execute", "gradejob", "job", "outside", "pipeline",
+           "preflight", "record", "recovering", "verify", "workspace"]

@@ -1,6 +1,6 @@
 """One submission's grading job: preflight, ``nbgrader autograde``, read back the gradebook.
 
-``coursekit.parallel.grade_submission`` (on a Dask worker) prepares a private course and calls
+``coursekit.engine.execute`` (in a worker's pipeline) prepares a private course and calls
 :func:`run`, which runs the job in a fork of the host's ``nbgrader`` fork server
 (``coursekit.isolation.forkserver``: nbgrader, nbformat and SQLAlchemy imported once per host), or, where
 there is none, in a fresh ``python -m coursekit.engine.gradejob REQUEST``. Either way the worker itself

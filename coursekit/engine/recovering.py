@@ -49,15 +49,20 @@ POISONED_CUDA = [r"device-side assert triggered", r"illegal memory access",
 
 
 def autograde_preprocessors(execute=None):
-    """nbgrader's default ``Autograde.autograde_preprocessors`` with ``Execute`` replaced.
+    """nbgrader's default ``Autograde.autograde_preprocessors`` with ``Execute`` replaced, and
+    ``coursekit.engine.outside.HiddenTestsOutside`` first (off unless enabled: it makes hidden
+    tests placeholders when ``coursekit autograde`` grades them outside the kernel).
 
     Args:
         execute: the class to run the notebook with (default :class:`RecoveringExecute`).
     """
     from nbgrader.converters import Autograde
 
+    from coursekit.engine.outside import HiddenTestsOutside
+
     default = Autograde.class_traits()["autograde_preprocessors"].default()
-    return [(execute or RecoveringExecute) if pp is Execute else pp for pp in default]
+    return [HiddenTestsOutside] + [(execute or RecoveringExecute) if pp is Execute else pp
+                                   for pp in default]
 
 
 def _exit_description(code):

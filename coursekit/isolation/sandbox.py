@@ -13,12 +13,15 @@ cannot reach TCP). Inside, the kernel sees (see ``docs/security.md``):
 - the system, the Python installation and the kit's packages, read-only;
 - a copy of its own submission folder in a private scratch tmpfs (``/tmp/coursekit-work``),
   which is its working directory; nothing it writes reaches the grader;
-- the assignment's hidden-test modules (``assignments/<a>/*.py``), loaded by the launcher before
-  any student code runs and then unreadable (mode 0600, the kernel drops to its own uid);
-- no network, no other submission, no gradebook, no ``source/`` (solutions), no samples.
+- nothing of the instructor's: no ``assignments/`` (checks, reference, samples), no
+  ``source/`` (solutions), no gradebook, no other submission, no network. Under ``coursekit
+  autograde`` the hidden tests are placeholders in the notebook and the grader runs the checks
+  outside the kernel (``coursekit.engine.verify``).
 
-Limits (``SandboxLimits``, set in ``nbgrader_config.py`` as ``c.Sandbox.memory = "4G"`` or on
-``coursekit autograde``'s command line): memory (RLIMIT_DATA of the kernel and of each process it
+The verification child (:func:`child_command`) gets the same view, with a copy of the
+student's submitted folder. Limits (``coursekit.isolation.settings.Sandbox``, set in
+``nbgrader_config.py`` as ``c.Sandbox.memory = "4G"`` or on ``coursekit autograde``'s command
+line): memory (RLIMIT_DATA of the kernel and of each process it
 starts), CPU seconds, bytes per file written and of the scratch folder, processes and threads
 (RLIMIT_NPROC of the kernel's own uid), open files; the per-cell timeout stays nbgrader's
 ``Execute.timeout``. Every process dies with the kernel (its own PID namespace).
@@ -34,77 +37,10 @@ import sys
 import sysconfig
 from pathlib import Path
 
-__all__ = ["DEFAULTS", "check", "limits_from_config", "parse_size", "prepare_task",
-           "bwrap_command", "verify_command"]
+__all__ = ["check", "prepare_task", "bwrap_command", "child_command", "kernel_uid", "WORK"]
 
-# The defaults: generous for the assignment (a solved notebook peaks near 1 GB of data memory
-# and 2 minutes of CPU on a 2-core machine), far below a grading machine.
-DEFAULTS = {
-    "enabled": "auto",        # "auto": sandbox where bwrap works; True: refuse to grade without
-    "memory": "4G",           # RLIMIT_DATA per process
-    "cpu_seconds": 1800,      # RLIMIT_CPU per process (a hung busy loop is cut by the cell timeout first)
-    "file_size": "256M",      # RLIMIT_FSIZE: the largest file the kernel may write
-    "scratch_size": "512M",   # the private tmpfs the kernel works in
-    "processes": 256,         # RLIMIT_NPROC of the kernel's uid: processes + threads
-    "open_files": 1024,       # RLIMIT_NOFILE
-    "verify": True,           # re-run assignments/<a>/verification.py's cells out of the kernel
-}
-SIZE_UNITS = {"": 1, "K": 1024, "M": 1024 ** 2, "G": 1024 ** 3, "T": 1024 ** 4}
 WORK = "/tmp/coursekit-work"   # the kernel's working directory inside the sandbox
 FIRST_UID = 200_000            # kernels run as FIRST_UID + (task pid mod 100000): no shared uid
-
-
-def parse_size(value):
-    """Bytes of ``"4G"``, ``"512M"``, ``"100K"``, ``1024`` (int) ...
-
-    Raises:
-        ValueError: not a size; says how to write one.
-    """
-    if isinstance(value, int) and value > 0:
-        return value
-    text = str(value).strip().upper().removesuffix("B").removesuffix("I")
-    number, unit = (text[:-1], text[-1]) if text and text[-1] in SIZE_UNITS else (text, "")
-    try:
-        size = int(float(number) * SIZE_UNITS[unit])
-    except ValueError:
-        size = 0
-    if size <= 0:
-        raise ValueError(f"{value!r} is not a size; write a positive number of bytes with an "
-                         f"optional unit K, M, G or T, e.g. '4G' or '512M'.")
-    return size
-
-
-def limits_from_config(config_file=None, overrides=None):
-    """The sandbox settings: DEFAULTS, then ``c.Sandbox.*`` of ``config_file``, then overrides.
-
-    Returns:
-        dict like DEFAULTS with sizes in bytes and counts as ints.
-
-    Raises:
-        ValueError: an unknown setting or a bad value (the message names it).
-    """
-    settings = dict(DEFAULTS)
-    if config_file is not None and Path(config_file).is_file():
-        from traitlets.config.loader import PyFileConfigLoader
-
-        path = Path(config_file)
-        loaded = PyFileConfigLoader(path.name, str(path.parent)).load_config()
-        settings.update(dict(loaded.get("Sandbox", {})))
-    settings.update({k: v for k, v in (overrides or {}).items() if v is not None})
-    unknown = sorted(set(settings) - set(DEFAULTS))
-    if unknown:
-        raise ValueError(f"unknown sandbox setting(s) {unknown}; known: {sorted(DEFAULTS)}")
-    if not isinstance(settings["verify"], bool):
-        raise ValueError(f"Sandbox.verify is {settings['verify']!r}; use True or False")
-    if settings["enabled"] not in ("auto", True, False):
-        raise ValueError(f"Sandbox.enabled is {settings['enabled']!r}; use 'auto', True or False")
-    for key in ("memory", "file_size", "scratch_size"):
-        settings[key] = parse_size(settings[key])
-    for key in ("cpu_seconds", "processes", "open_files"):
-        if not (isinstance(settings[key], int) and settings[key] > 0):
-            raise ValueError(f"Sandbox.{key} must be a positive whole number, not "
-                             f"{settings[key]!r}")
-    return settings
 
 
 def check():
@@ -130,7 +66,7 @@ def check():
     return True, "sandbox: bwrap " + ("(root)" if os.geteuid() == 0 else "(user namespace)")
 
 
-def _kernel_uid(sandboxed):
+def kernel_uid(sandboxed):
     """The uid this task's kernel drops to (only root in the sandbox can hand one out)."""
     return FIRST_UID + os.getpid() % 100_000 if sandboxed and os.geteuid() == 0 else None
 
@@ -203,21 +139,22 @@ def bwrap_command(*, readable, writable, work_source, scratch_size, gpu=True,
     return args + ["--chdir", "/tmp", "--"]
 
 
-def prepare_task(course, assignment_id, student_id, settings, sandboxed):
-    """Make the task course start its kernels in the sandbox; return env for nbgrader.
+def prepare_task(course, assignment_id, student_id, limits, sandboxed):
+    """Make the task course start its kernels in the sandbox.
 
-    Writes ``<course>/.sandbox/jupyter/kernels/python3/kernel.json`` and a runtime folder for
-    the kernel's connection file and IPC sockets, appends the IPC transport to the course's
-    ``nbgrader_config.py``, and makes the hidden-test modules readable by root only.
+    Writes ``<course>/.sandbox/jupyter/kernels/python3/kernel.json`` (the launcher
+    ``coursekit.isolation.kernel``, in bwrap when ``sandboxed``) and a runtime folder for the
+    kernel's connection file and IPC sockets (a kernel in its own network namespace cannot
+    reach TCP).
 
     Args:
-        course: the task's private course folder (``parallel.grade_submission`` made it).
-        settings: ``limits_from_config()``'s dict.
+        course: the task's private course folder.
+        limits: :class:`~coursekit.isolation.settings.SandboxLimits`.
         sandboxed: use bwrap (``check()[0]``); False applies the resource limits only.
 
     Returns:
-        dict of environment variables for the nbgrader run (``JUPYTER_PATH``,
-        ``JUPYTER_RUNTIME_DIR``).
+        (environment variables for the nbgrader run: ``JUPYTER_PATH``, ``JUPYTER_RUNTIME_DIR``;
+        nbgrader command-line options: the IPC transport).
     """
     course = Path(course)
     base = course / ".sandbox"
@@ -225,42 +162,32 @@ def prepare_task(course, assignment_id, student_id, settings, sandboxed):
     spec_dir = base / "jupyter" / "kernels" / "python3"
     spec_dir.mkdir(parents=True)
     runtime.mkdir(parents=True)
-    uid = _kernel_uid(sandboxed)
-    hidden = course / "assignments" / assignment_id
-    modules = sorted(p.name for p in hidden.glob("*.py")) if hidden.is_dir() else []
-    spec = {"assignment": assignment_id, "hidden_dir": str(hidden), "modules": modules,
-            "work_source": str(course / "autograded" / student_id / assignment_id),
-            "work": WORK if sandboxed else None, "limits": settings,
-            "uid": uid}
+    uid = kernel_uid(sandboxed)
+    work_source = course / "autograded" / student_id / assignment_id
+    spec = {"work": WORK if sandboxed else None, "limits": limits.as_dict(), "uid": uid}
     launcher = [sys.executable, "-m", "coursekit.isolation.kernel", json.dumps(spec)]
     if sandboxed:
-        for path in hidden.glob("*.py"):
-            path.chmod(0o600)  # read by the launcher as root, then by no one in the kernel
         if uid is not None:
             os.chown(runtime, uid, uid)  # the kernel makes its sockets there
-        readable = [*_python_paths(), hidden]
-        prefix = bwrap_command(readable=[p for p in readable if p.exists()],
-                               writable=[runtime], work_source=spec["work_source"],
-                               scratch_size=settings["scratch_size"])
+        prefix = bwrap_command(readable=_python_paths(), writable=[runtime],
+                               work_source=work_source, scratch_size=limits.scratch_size)
         launcher = prefix + launcher
     kernel = {"argv": [*launcher, "-f", "{connection_file}"],
               "display_name": "Python 3 (coursekit sandbox)" if sandboxed else "Python 3",
               "language": "python", "metadata": {"debugger": False}}
     (spec_dir / "kernel.json").write_text(json.dumps(kernel, indent=1))
-    with open(course / "nbgrader_config.py", "a") as config:
-        config.write("\n# coursekit.isolation.sandbox: the kernel has no network; talk over Unix sockets\n"
-                     "c.KernelManager.transport = 'ipc'\n"
-                     f"c.KernelManager.ip = {str(runtime / 'kernel')!r}\n")
-    return {"JUPYTER_PATH": str(base / "jupyter"), "JUPYTER_RUNTIME_DIR": str(runtime)}
+    env = {"JUPYTER_PATH": str(base / "jupyter"), "JUPYTER_RUNTIME_DIR": str(runtime)}
+    return env, ["--KernelManager.transport=ipc", f"--KernelManager.ip={runtime / 'kernel'}"]
 
 
-def verify_command(course, assignment_id, student_id, settings, sandboxed):
-    """argv of ``coursekit.isolation.child`` for this task: sandboxed like the kernel, but without
-    even the hidden-test modules (it holds only the student's answers)."""
-    spec = {"limits": settings, "uid": _kernel_uid(sandboxed)}
-    argv = [sys.executable, "-m", "coursekit.isolation.child", json.dumps(spec)]
+def child_command(course, assignment_id, student_id, limits, sandboxed):
+    """(argv, start request) of this task's verification child (``coursekit.isolation.child``):
+    sandboxed like the kernel, seeing only the Python installation and a copy of the student's
+    submitted folder; its limits and uid go in its first request."""
+    start = {"limits": limits.as_dict(), "uid": kernel_uid(sandboxed)}
+    argv = [sys.executable, "-m", "coursekit.isolation.child"]
     if not sandboxed:
-        return argv
+        return argv, start
     work = Path(course) / "submitted" / student_id / assignment_id
     return bwrap_command(readable=_python_paths(), writable=[], work_source=work,
-                         scratch_size=settings["scratch_size"], connection_file=False) + argv
+                         scratch_size=limits.scratch_size, connection_file=False) + argv, start

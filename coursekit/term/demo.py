@@ -55,11 +55,18 @@ def release(root, assignment_id=ASSIGNMENT):
     return Path(root) / "release" / assignment_id
 
 
-def autograde(course_root, assignment_id, **options):
-    """:func:`coursekit.parallel.autograde_batch` (imported here: it pulls in Dask)."""
-    from coursekit.parallel import autograde_batch
+def autograde(course_root, assignment_id, *, workers=None, force=True, progress=False,
+              **settings):
+    """:func:`coursekit.parallel.autograde_batch` (imported here: it pulls in Dask) with the
+    course's sandbox settings and ``settings`` (``GradingSettings`` fields)."""
+    from coursekit.course.course import Course
+    from coursekit.engine.job import GradingSettings
+    from coursekit.parallel import BatchOptions, autograde_batch
 
-    return autograde_batch(course_root, assignment_id, **options)
+    course = Course(course_root)
+    return autograde_batch(course, assignment_id,
+                           BatchOptions(workers=workers, force=force, progress=progress),
+                           GradingSettings(sandbox=course.sandbox_limits(), **settings))
 
 
 def compare_with_expected(course_root, assignment_id, samples_dir, names, status=None):
@@ -128,7 +135,7 @@ def grade_samples(root, work, assignment_id=ASSIGNMENT, names=None, workers=None
     names = list(names or samples.list_samples(samples_dir))
     for name in names:
         samples.write_submission(scratch, assignment_id, samples_dir, name)
-    status = autograde(scratch, assignment_id, workers=workers, force=True, progress=False)
+    status = autograde(scratch, assignment_id, workers=workers)
     return compare_with_expected(scratch, assignment_id, samples_dir, names, status)
 
 
@@ -160,7 +167,7 @@ def run_pipeline(root, work, names=DEMO_SAMPLES, assignment_id=ASSIGNMENT, worke
 
     say(f"  autograde ({workers or 'one per core'} workers; {check()[1]}; verification out "
         f"of the kernel)")
-    status = autograde(scratch, assignment_id, workers=workers, force=True, progress=False)
+    status = autograde(scratch, assignment_id, workers=workers)
     say("  feedback (hidden tests removed), grades.csv, grade report")
     from coursekit.results import feedback, report  # here: they import nbgrader (~5 s of CPU)
 

@@ -15,7 +15,7 @@ transitively, every top-level definition whose name it loads):
   function's data arguments (``for i in range(N)``, ``for x in X``, ``sum(X)``).
 
 Written by hand: linters (pylint, ruff) check style, not what a function can reach at run time.
-A finding reads ``"loss.backward() (line 14 of answer cell 2)"``.
+A finding reads ``"loss.backward at line 14 of answer cell 2 (nn_forward_backward)"``.
 """
 import ast
 import inspect
@@ -121,7 +121,7 @@ class StudentCode:
     @staticmethod
     def _where(definition, node, what):
         line = getattr(node, "lineno", None) or getattr(getattr(node, "iter", None), "lineno", "?")
-        return f"{what} (line {line} of {definition.label})"
+        return f"{what} at line {line} of {definition.label}"
 
     def mentions(self, name, *, attributes=(), names=(), strings=(), modules=()):
         """Where the code ``name`` reaches uses one of these attributes, names, string

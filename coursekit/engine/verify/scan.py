@@ -1,12 +1,12 @@
-"""Flag answers that reach for the grader's machinery (a static scan, for a human to review).
+"""Flag code that reaches for the grader's machinery (a static scan, for a human to review).
 
-Out-of-kernel verification (``coursekit.engine.verify``) covers most cells; the few that only the
-kernel can check (they watch the student's code run) could still be fooled from inside the
-kernel. Code that does that has to touch things an honest two-layer-net answer never needs:
-``sys.modules``, ``builtins``, ``coursekit``, IPython's shell, frames, ``gc``, ``ctypes``,
-``exec``... This scan lists such uses in the answer cells. It proves nothing and changes no
-score: the grader records the list in the submission's status (``suspicious``) so that an
-instructor can look. Obfuscated code (strings built at run time) can evade it.
+The grader decides every score outside the kernel, so code that tampers with the kernel gains
+nothing; it still says something about a submission. Such code touches what an honest
+two-layer-net answer never needs: ``sys.modules``, ``builtins``, ``coursekit``, IPython's shell,
+frames, ``gc``, ``ctypes``, ``exec``... This scan lists such uses in every cell the student
+wrote or added (answer cells and added cells alike). It proves nothing and changes no score:
+the grader records the list in the submission's status (``suspicious``) and a ``review:`` note
+so that an instructor can look. Obfuscated code (strings built at run time) can evade it.
 """
 import ast
 
@@ -20,10 +20,11 @@ ATTRIBUTES = {"modules", "_getframe", "f_globals", "f_back", "__globals__", "__c
               "__dict__", "__subclasses__", "environ"}
 
 
-def scan(sources):
-    """``["line 3 of answer cell 2: sys", ...]`` for every suspicious name or attribute."""
+def scan(cells):
+    """``["line 3 of answer cell 2 (nn_predict): sys", ...]`` for every suspicious name or
+    attribute of ``cells`` (``[(label, source)]``)."""
     found = []
-    for index, source in enumerate(sources):
+    for label, source in cells:
         lines = [line for line in source.splitlines() if not line.lstrip().startswith(("%", "!"))]
         try:
             tree = ast.parse("\n".join(lines))
@@ -45,6 +46,5 @@ def scan(sources):
                     for t in node.targets):
                 what = "assigns to a library attribute"
             if what:
-                found.append(f"line {getattr(node, 'lineno', '?')} of answer cell {index + 1}: "
-                             f"{what}")
+                found.append(f"line {getattr(node, 'lineno', '?')} of {label}: {what}")
     return sorted(set(found), key=found.index)

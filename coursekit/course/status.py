@@ -1,0 +1,48 @@
+"""The status file of an assignment: ``coursekit_status/<a>.json``, one entry per submission.
+
+Every submission ``coursekit autograde`` touched has an entry: ``status`` (``graded``,
+``failed``, ``needs_review``), ``reason`` (why it failed), ``notes`` (what preflight repaired,
+what verification found), ``withheld`` (cells waiting for an instructor's review, with the
+kernel's score and the reason), ``seconds``, ``worker``, ``sandbox``, ``kernels``,
+``tampering``, ``suspicious``. The file is rewritten atomically after each submission, so a
+crash of the master never leaves half of it.
+"""
+import json
+from pathlib import Path
+
+__all__ = ["StatusFile", "STATUS_DIR", "STATUSES"]
+
+STATUS_DIR = "coursekit_status"
+STATUSES = ("graded", "failed", "needs_review")
+
+
+class StatusFile:
+    """``coursekit_status/<assignment_id>.json`` of the course at ``root``."""
+
+    def __init__(self, root, assignment_id):
+        self.path = Path(root) / STATUS_DIR / f"{assignment_id}.json"
+        self.log_folder = self.path.parent / assignment_id
+
+    def read(self):
+        """``{student: entry}`` (entries that are not dicts are dropped); {} without a file."""
+        if not self.path.is_file():
+            return {}
+        data = json.loads(self.path.read_text())
+        if not isinstance(data, dict):
+            return {}
+        return {student: entry for student, entry in data.items() if isinstance(entry, dict)}
+
+    def write(self, entries):
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = self.path.with_suffix(".tmp")
+        tmp.write_text(json.dumps(entries, indent=1, sort_keys=True))
+        tmp.replace(self.path)
+
+    def record(self, student, entry, log=None):
+        """Set ``student``'s entry (and keep ``log``, the end of a failed run's log)."""
+        entries = self.read()
+        entries[student] = entry
+        self.write(entries)
+        if log:
+            self.log_folder.mkdir(parents=True, exist_ok=True)
+            (self.log_folder / f"{student}.log").write_text(log)

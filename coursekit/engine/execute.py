@@ -1,0 +1,128 @@
+"""The preflight and execute stages: the grading job runs nbgrader on the submission.
+
+:func:`execute` readies the private course's kernels (the sandbox's kernelspec, or warm forks
+of a process that imported torch where kernels run outside bwrap) and runs the grading job
+(``coursekit.engine.gradejob``: preflight, then nbgrader's own ``autograde`` command line with
+``--HiddenTestsOutside.enabled=True``, so the kernel runs placeholders where the hidden tests
+were). Its :class:`KernelRun` holds preflight's verdict, nbgrader's exit, the scores the
+kernel's run gave (read back from the private gradebook) and the log.
+"""
+import os
+import re
+import socket
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+
+from coursekit.engine import gradejob
+from coursekit.isolation import forkserver
+
+__all__ = ["KernelRun", "execute", "failure_reason", "sandbox_state", "task_env", "whoami",
+           "THREAD_VARS"]
+
+THREAD_VARS = ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS")
+_CHECK = {}
+
+
+@dataclass
+class KernelRun:
+    """What the grading job reported (see ``coursekit.engine.gradejob.run``)."""
+    preflight: dict      # {"gradable", "notes", "reason"}, None if the job died before it
+    exit: int            # nbgrader's exit code, None if it did not run or finish
+    submission: dict     # {"in_gradebook", "timestamp", "notebooks"} of the private gradebook
+    timed_out: bool
+    log: str
+    kernels: str         # "warm" or "cold"
+
+
+def failure_reason(log):
+    """One line that says why nbgrader failed, from its log."""
+    known = [(r"DeadKernelError|[Kk]ernel died", "the kernel died while running the notebook"),
+             (r"UnresponsiveKernelError|became unresponsive", "the kernel became unresponsive"),
+             (r"NotJSONError|does not appear to be JSON|JSONDecodeError",
+              "a submitted notebook is not valid JSON"),
+             (r"No notebooks found", "no notebook of the assignment was submitted")]
+    lines = [line.strip() for line in log.splitlines() if line.strip()]
+    errors = [line for line in lines if re.match(r"^[\w.]+(Error|Exception)\b", line)]
+    detail = (errors or [line for line in lines if "ERROR" in line] or lines or ["no log"])[-1]
+    for pattern, summary in known:
+        if re.search(pattern, log):
+            return f"{summary}: {detail[:300]}"
+    return f"nbgrader failed: {detail[:300]}"
+
+
+def whoami():
+    """(worker name, worker address, host) of the Dask worker running this, or of this host."""
+    try:
+        from distributed import get_worker
+
+        worker = get_worker()
+        return str(worker.name), worker.address, worker.address.rsplit(":", 1)[0]
+    except (ImportError, ValueError):
+        return "", socket.gethostname(), socket.gethostname()
+
+
+def task_env(placement, name, host):
+    """Environment variables of this task's processes: threads per task slot, its GPU."""
+    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
+    slots = placement.slots.get(host, 1)
+    env = {var: str(max(1, (cores or 1) // slots)) for var in THREAD_VARS}
+    env.update(placement.gpu.get(name, {}))
+    return env
+
+
+def sandbox_state(limits):
+    """(use bwrap?, the line for the status entry); checked once per process.
+
+    Raises:
+        RuntimeError: the sandbox is required (``Sandbox.enabled = True``) but unusable here.
+    """
+    from coursekit.isolation import sandbox
+
+    if "usable" not in _CHECK:  # once per worker process: it runs bwrap once
+        _CHECK["usable"], _CHECK["message"] = sandbox.check()
+    usable = _CHECK["usable"] and limits.enabled is not False
+    if limits.enabled is True and not usable:
+        raise RuntimeError(f"the sandbox is required (Sandbox.enabled = True) but unusable "
+                           f"on this worker: {_CHECK['message']}")
+    return usable, _CHECK["message"] if usable else "off: " + (
+        "Sandbox.enabled = False" if limits.enabled is False else _CHECK["message"])
+
+
+def _servers(placement, env, profiles):
+    """Socket paths of the fork servers this task uses: the local cluster's where they exist,
+    else this worker process's own (started once)."""
+    servers = {}
+    for profile in profiles:
+        path = placement.servers.get(profile)
+        if not (path and os.path.exists(path)):
+            path = forkserver.start(profile, {k: v for k, v in env.items() if k in THREAD_VARS})
+        servers[profile] = path
+    return servers
+
+
+def execute(course, job, env, sandboxed, timeout=None):
+    """Run the grading job for ``job`` in the private ``course`` (at most ``timeout``
+    seconds); a :class:`KernelRun`."""
+    from coursekit.isolation import sandbox, warm_kernel
+
+    settings = job.settings
+    kernel_env, kernel_args = sandbox.prepare_task(course, job.assignment, job.student,
+                                                   settings.sandbox, sandboxed)
+    env = dict(env, **kernel_env)
+    warm = settings.warm and warm_kernel.can_start_warm(course, env)  # a kernel in bwrap: cold
+    wanted = [p for p, on in (("nbgrader", settings.lean), ("kernel", warm)) if on]
+    servers = _servers(job.placement, env, wanted) if hasattr(os, "fork") else {}
+    if "kernel" in servers:
+        env.update(warm_kernel.prepare_task(course, env, servers["kernel"]))
+    # nbgrader runs the ``alembic`` and ``jupyter`` of its environment: its bin folder first
+    env = dict(os.environ, **env, COURSEKIT_ROOT=str(course), PATH=os.pathsep.join(
+        [str(Path(sys.executable).parent), os.environ.get("PATH", "")]))
+    args = ("autograde", job.assignment, "--student", job.student, "--force",
+            "--HiddenTestsOutside.enabled=True", *kernel_args)
+    out = gradejob.run(course, job.assignment, job.student, args, env, timeout,
+                       server=servers.get("nbgrader"))
+    submission = out["submission"] or gradejob.read_submission(  # the job was killed
+        course / "gradebook.db", job.assignment, job.student)
+    return KernelRun(out["preflight"], out["exit"], submission, out["timed_out"], out["log"],
+                     "warm" if "kernel" in servers else "cold")

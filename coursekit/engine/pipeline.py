@@ -1,0 +1,165 @@
+"""One submission, stage by stage: ``grade(job) -> Result``, on a worker; it never raises.
+
+    prepare    unpack the course, gradebook and submission into a private temporary course;
+               decide whether bwrap is used; read the assignment's manifest
+    execute    the grading job (``coursekit.engine.execute``): preflight, then nbgrader's
+               autograde with the hidden tests as placeholders
+    preflight  not gradable (no notebook, not JSON...) or nbgrader failed: the result is
+               ``failed`` with the reason; otherwise the kernel's scores are read back
+    verify     the grader scores every autograded cell outside the kernel
+               (``coursekit.engine.verify``)
+    decide     the only place a score is set (``coursekit.engine.decide``); the graded
+               notebook gets the grader's outputs (``coursekit.engine.annotate``)
+    collect    the autograded files, for the master to record (``coursekit.engine.record``)
+
+Every submission has one deadline (``GradingSettings.timeout``, from the start of the job) for
+nbgrader and verification together. Any exception in a stage makes the result ``failed`` with
+``"<stage>: <error>"`` as its reason; ``GradingSettings.fail_at`` raises one on purpose.
+"""
+import json
+import shutil
+import tempfile
+import time
+from pathlib import Path
+
+from coursekit.engine import annotate, decide, execute, workspace
+from coursekit.engine.job import Result
+
+__all__ = ["grade", "FaultInjected"]
+
+
+class FaultInjected(RuntimeError):
+    """Raised where ``GradingSettings.fail_at`` names the stage (fault-injection tests)."""
+
+
+def _incidents(nb):
+    """One note per kernel death, timeout or poisoned CUDA context (coursekit.engine.recovering)."""
+    notes = []
+    for incident in nb.get("metadata", {}).get("coursekit", {}).get("incidents", []):
+        where = incident.get("grade_id") or f"cell {incident.get('cell')}"
+        notes.append(f"kernel {incident.get('kind')} in {where}: "
+                     f"{' '.join(str(incident.get('message', '')).split())[:300]}")
+    return notes
+
+
+def _kernel_points(nb, grades):
+    """``{grade_id: (kernel points, max points)}`` of the autograded code cells."""
+    points = {}
+    for cell in nb.get("cells", []):
+        grade_id = cell.get("metadata", {}).get("nbgrader", {}).get("grade_id")
+        grade = grades.get(grade_id)
+        if cell.get("cell_type") == "code" and grade and not grade["needs_manual_grade"]:
+            points[grade_id] = (decide.kernel_points(cell, grade["max_score"]),
+                                grade["max_score"])
+    return points
+
+
+class _Run:
+    """The stages of one job (see the module docstring)."""
+
+    def __init__(self, job, result, course):
+        self.job, self.result, self.course, self.stage = job, result, course, None
+        timeout = job.settings.timeout
+        self.deadline = time.monotonic() + timeout if timeout else None
+
+    def enter(self, stage):
+        self.stage = stage
+        if self.job.settings.fail_at == stage:
+            raise FaultInjected(f"fault injected in the {stage} stage")
+
+    def left(self):
+        return None if self.deadline is None else max(self.deadline - time.monotonic(), 1.0)
+
+    def run(self):
+        job, result, course = self.job, self.result, self.course
+        self.enter("prepare")
+        workspace.unpack(job.course_tar, course)
+        (course / "gradebook.db").write_bytes(job.gradebook)
+        workspace.unpack(job.submission_tar, course / "submitted" / job.student)
+        sandboxed, result.sandbox = execute.sandbox_state(job.settings.sandbox)
+        from coursekit.course.manifest import load_manifest
+
+        manifest = load_manifest(course, job.assignment)
+        self.enter("execute")
+        kernel = execute.execute(course, job, result.env, sandboxed, self.left())
+        result.kernels = kernel.kernels
+        self.enter("preflight")
+        if not self.graded(kernel, manifest):
+            return
+        self.enter("verify")
+        from coursekit.engine.verify import task_device, verify
+
+        graded = course / "autograded" / job.student / job.assignment / manifest.notebook
+        nb = json.loads(graded.read_text())
+        result.notes += _incidents(nb)
+        grades = result.notebooks[Path(manifest.notebook).stem]["grades"]
+        kernel_points = _kernel_points(nb, grades)
+        found = verify(course, job, manifest, {g: m for g, (_, m) in kernel_points.items()},
+                       sandboxed, task_device(result.env), self.deadline)
+        self.enter("decide")
+        decision = decide.decide(manifest, kernel_points, found.verdicts)
+        for grade_id, score in decision.cells.items():
+            grades[grade_id]["auto_score"] = score.final
+        graded.write_text(json.dumps(annotate.annotate(nb, manifest, decision, found.verdicts),
+                                     indent=1, ensure_ascii=False) + "\n")
+        result.notes += found.notes + decision.notes
+        result.suspicious, result.tampering = found.suspicious, decision.tampering
+        result.withheld, result.status = decision.withheld, decision.status
+        self.enter("collect")
+        result.files = workspace.read_files(graded.parent)
+
+    def graded(self, kernel, manifest):
+        """Whether nbgrader graded the submission; if not, the result says why."""
+        job, result = self.job, self.result
+        limit = f"timed out after {job.settings.timeout} s (nbgrader killed)"
+        check = kernel.preflight or {"gradable": False, "notes": [], "reason": (
+            f"{limit}, before the submission was checked" if kernel.timed_out else
+            f"the grading job died before the submission was checked: "
+            f"{execute.failure_reason(kernel.log)}")}
+        result.notes = list(check["notes"])
+        if not check["gradable"]:  # nbgrader did not run; the log says why
+            result.reason = check["reason"]
+            result.log = "\n".join(["coursekit preflight: not gradable: " + check["reason"],
+                                    *check["notes"]])
+            return False
+        log, tail = kernel.log, "\n".join(kernel.log.splitlines()[-30:])
+        if kernel.timed_out:
+            result.reason = limit
+        elif kernel.exit != 0:
+            log = f"nbgrader autograde failed ({kernel.exit}):\n{tail}"
+            result.reason = execute.failure_reason(log)
+        result.log = "\n".join(log.splitlines()[-40:])
+        submission = kernel.submission
+        result.in_gradebook, result.notebooks = submission["in_gradebook"], \
+            submission["notebooks"]
+        if submission["timestamp"]:
+            from datetime import datetime
+
+            result.timestamp = datetime.fromisoformat(submission["timestamp"])
+        folder = self.course / "autograded" / job.student / job.assignment
+        missing = [nb for nb in result.notebooks if not (folder / f"{nb}.ipynb").is_file()]
+        if result.reason is None and (missing or Path(manifest.notebook).stem
+                                      not in result.notebooks):
+            result.reason = f"nbgrader wrote no autograded notebook {missing or ''}"
+        return result.reason is None
+
+
+def grade(job):
+    """Grade one submission in a private temporary course; a :class:`Result`, never raises."""
+    start = time.perf_counter()
+    name, address, host = execute.whoami()
+    result = Result(job.student, worker=address,
+                    env=execute.task_env(job.placement, name, host))
+    course = Path(tempfile.mkdtemp(prefix=f"coursekit-{job.assignment}-")).resolve()
+    result.course = str(course)
+    run = _Run(job, result, course)
+    try:
+        run.run()
+    except Exception as err:  # noqa: BLE001 - recorded as this submission's failure
+        result.status = "failed"
+        result.reason = f"{run.stage}: {type(err).__name__}: {' '.join(str(err).split())[:300]}"
+        result.files = {}
+    finally:
+        shutil.rmtree(course, ignore_errors=True)
+        result.seconds = round(time.perf_counter() - start, 3)
+    return result

@@ -1,0 +1,123 @@
+"""The sandbox's settings: one traitlets ``Configurable``, ``c.Sandbox.*`` in nbgrader_config.py.
+
+:class:`Sandbox` is the one place for the defaults and their documentation (``help=``); a
+course overrides them in ``nbgrader_config.py`` (``c.Sandbox.memory = "2G"``), ``coursekit
+autograde`` on its command line (``--memory 2G``, options made from these traits), and
+:func:`sandbox_limits` turns the result into a frozen :class:`SandboxLimits` (sizes in bytes)
+that travels with every job. ``python -m coursekit.isolation.settings`` prints the settings as
+the Markdown table of ``docs/settings.md``.
+"""
+from dataclasses import asdict, dataclass
+
+from traitlets import Enum, Integer, TraitError, Unicode, validate
+from traitlets.config import Configurable
+
+__all__ = ["Sandbox", "SandboxLimits", "sandbox_limits", "parse_size", "settings_table"]
+
+SIZE_UNITS = {"": 1, "K": 1024, "M": 1024 ** 2, "G": 1024 ** 3, "T": 1024 ** 4}
+SIZES = ("memory", "file_size", "scratch_size")
+COUNTS = ("cpu_seconds", "processes", "open_files")
+
+
+def parse_size(value):
+    """Bytes of ``"4G"``, ``"512M"``, ``"100K"``, ``1024`` (int) ...
+
+    Raises:
+        ValueError: not a size; says how to write one.
+    """
+    if isinstance(value, int) and not isinstance(value, bool) and value > 0:
+        return value
+    text = str(value).strip().upper().removesuffix("B").removesuffix("I")
+    number, unit = (text[:-1], text[-1]) if text and text[-1] in SIZE_UNITS else (text, "")
+    try:
+        size = int(float(number) * SIZE_UNITS[unit])
+    except ValueError:
+        size = 0
+    if size <= 0:
+        raise ValueError(f"{value!r} is not a size; write a positive number of bytes with an "
+                         f"optional unit K, M, G or T, e.g. '4G' or '512M'.")
+    return size
+
+
+class Sandbox(Configurable):
+    """Where each submission's kernel and verification child run, and their limits."""
+
+    enabled = Enum(["auto", True, False], default_value="auto", help=(
+        "Run kernels in a bubblewrap sandbox: 'auto' where bwrap works (else limits only, with "
+        "a warning), True refuses to grade without it, False never uses it.")).tag(config=True)
+    memory = Unicode("4G", help="Data memory of each kernel process (RLIMIT_DATA), e.g. 4G; a "
+                                "bigger allocation fails in its cell only.").tag(config=True)
+    cpu_seconds = Integer(1800, help="CPU seconds of each kernel process (RLIMIT_CPU); a hung "
+                                     "cell is cut by Execute.timeout first.").tag(config=True)
+    file_size = Unicode("256M", help="The largest file a kernel may write (RLIMIT_FSIZE).").tag(
+        config=True)
+    scratch_size = Unicode("512M", help="The private tmpfs the kernel works in (a copy of the "
+                                        "submission).").tag(config=True)
+    processes = Integer(256, help="Processes and threads of one kernel (RLIMIT_NPROC of its own "
+                                  "uid).").tag(config=True)
+    open_files = Integer(1024, help="Open files of one kernel (RLIMIT_NOFILE).").tag(config=True)
+
+    @validate(*SIZES)
+    def _valid_size(self, proposal):
+        try:
+            parse_size(proposal["value"])
+        except ValueError as err:
+            raise TraitError(f"Sandbox.{proposal['trait'].name}: {err}") from None
+        return proposal["value"]
+
+    @validate(*COUNTS)
+    def _valid_count(self, proposal):
+        if proposal["value"] <= 0:
+            raise TraitError(f"Sandbox.{proposal['trait'].name} must be a positive whole "
+                             f"number, not {proposal['value']!r}")
+        return proposal["value"]
+
+
+@dataclass(frozen=True)
+class SandboxLimits:
+    """The sandbox settings of one batch, sizes in bytes (see :class:`Sandbox`)."""
+    enabled: object = "auto"
+    memory: int = 4 * 1024 ** 3
+    cpu_seconds: int = 1800
+    file_size: int = 256 * 1024 ** 2
+    scratch_size: int = 512 * 1024 ** 2
+    processes: int = 256
+    open_files: int = 1024
+
+    def as_dict(self):
+        return asdict(self)
+
+
+def sandbox_limits(config=None, **overrides):
+    """:class:`SandboxLimits` from ``c.Sandbox.*`` of ``config`` (a traitlets ``Config``), then
+    ``overrides`` (None values ignored).
+
+    Raises:
+        ValueError: an unknown setting or a bad value (the message names it and says how).
+    """
+    sandbox = Sandbox(config=config)
+    for key, value in overrides.items():
+        if value is None:
+            continue
+        if not sandbox.has_trait(key) or key in Configurable.class_trait_names():
+            raise ValueError(f"unknown sandbox setting {key!r}; known: "
+                             f"{sorted(Sandbox.class_trait_names(config=True))}")
+        try:
+            setattr(sandbox, key, value)
+        except TraitError as err:
+            raise ValueError(str(err)) from None
+    values = {name: getattr(sandbox, name) for name in Sandbox.class_trait_names(config=True)}
+    values.update({name: parse_size(values[name]) for name in SIZES})
+    return SandboxLimits(**values)
+
+
+def settings_table():
+    """The Markdown table of every ``c.Sandbox`` setting: name, default, help."""
+    lines = ["| setting | default | what it does |", "|---|---|---|"]
+    for name, trait in sorted(Sandbox.class_traits(config=True).items()):
+        lines.append(f"| `c.Sandbox.{name}` | `{trait.default_value!r}` | {trait.help} |")
+    return "\n".join(lines)
+
+
+if __name__ == "__main__":
+    print(settings_table())
