@@ -24,13 +24,14 @@ class GradingSettings:
         timeout: seconds for one submission's nbgrader run (None: no limit).
         lean: run the grading job in a fork of a process that imported nbgrader.
         warm: start kernels outside bwrap as forks of a process that imported torch.
-        fail_at: a stage name (``STAGES``): raise there (fault injection, for tests).
+        faults: ``{student: stage}`` (a stage of ``STAGES`` or ``"record"``): raise there
+            for that submission (fault injection, for tests).
     """
     sandbox: SandboxLimits = field(default_factory=SandboxLimits)
     timeout: float = None
     lean: bool = True
     warm: bool = True
-    fail_at: str = None
+    faults: dict = field(default_factory=dict)
 
 
 @dataclass(frozen=True)

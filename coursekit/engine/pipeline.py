@@ -14,7 +14,7 @@
 
 Every submission has one deadline (``GradingSettings.timeout``, from the start of the job) for
 nbgrader and verification together. Any exception in a stage makes the result ``failed`` with
-``"<stage>: <error>"`` as its reason; ``GradingSettings.fail_at`` raises one on purpose.
+``"<stage>: <error>"`` as its reason; ``GradingSettings.faults`` raises one on purpose.
 """
 import json
 import shutil
@@ -29,7 +29,7 @@ __all__ = ["grade", "FaultInjected"]
 
 
 class FaultInjected(RuntimeError):
-    """Raised where ``GradingSettings.fail_at`` names the stage (fault-injection tests)."""
+    """Raised where ``GradingSettings.faults`` names the stage (fault-injection tests)."""
 
 
 def _incidents(nb):
@@ -64,7 +64,7 @@ class _Run:
 
     def enter(self, stage):
         self.stage = stage
-        if self.job.settings.fail_at == stage:
+        if self.job.settings.faults.get(self.job.student) == stage:
             raise FaultInjected(f"fault injected in the {stage} stage")
 
     def left(self):

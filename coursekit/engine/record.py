@@ -52,10 +52,15 @@ def _merge(course, assignment_id, result):
         path.chmod(mode)
 
 
-def record(course, assignment_id, result):
+def record(course, assignment_id, result, fault=False):
     """Write ``result`` into the course (a :class:`~coursekit.course.course.Course`); a failure
-    to do so makes the submission ``failed`` with the reason, never stops the batch."""
+    to do so makes the submission ``failed`` with the reason, never stops the batch
+    (``fault``: fail on purpose, for fault-injection tests)."""
     try:
+        if fault:
+            from coursekit.engine.pipeline import FaultInjected
+
+            raise FaultInjected("fault injected in the record stage")
         _merge(course, assignment_id, result)
     except Exception as err:  # noqa: BLE001 - recorded, the batch goes on
         result.status, result.reason = "failed", f"record: {type(err).__name__}: {err}"

@@ -34,7 +34,10 @@ CONSTRUCTORS = {"dict", "list", "tuple", "set", "frozenset", "range", "float", "
 def _static(value):
     """Whether an assigned value computes nothing heavy: literals, names, attributes, lambdas,
     arithmetic, and calls of a few constructors (``torch.tensor([...])``, ``dict(...)``)."""
-    for node in ast.walk(value):
+    todo = [value]
+    while todo:  # ast.walk, but not into lambdas: their bodies run only when called
+        node = todo.pop()
+        todo += [c for c in ast.iter_child_nodes(node) if not isinstance(node, ast.Lambda)]
         if isinstance(node, (ast.Await, ast.Yield, ast.YieldFrom, ast.NamedExpr)):
             return False
         if isinstance(node, ast.Call):

@@ -144,7 +144,7 @@ def test_can_a_monkeypatched_allclose_fool_the_checks(monkeypatch):
 
 
 def test_is_autograd_named_in_the_source_caught_before_it_runs():
-    with pytest.raises(AssertionError, match=r"uses autograd \(loss.backward"):
+    with pytest.raises(AssertionError, match=r"uses autograd \(v.detach\(\).clone\(\).requires_grad_ at line 6 "):
         checks.check_backprop(answers("autograd")["nn_forward_backward"])
 
 

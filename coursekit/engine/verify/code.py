@@ -26,8 +26,8 @@ __all__ = ["Definition", "StudentCode", "REFLECTIVE_NAMES", "REFLECTIVE_ATTRIBUT
 
 REFLECTIVE_NAMES = frozenset({
     "eval", "exec", "compile", "__import__", "globals", "vars", "locals", "breakpoint",
-    "importlib", "builtins", "__builtins__", "sys", "gc", "inspect", "ctypes", "marshal",
-    "pickle", "types", "dis", "operator", "functools", "subprocess", "os"})
+    "importlib", "builtins", "__builtins__", "gc", "inspect", "ctypes", "marshal",
+    "pickle", "types", "dis", "operator", "functools"})
 REFLECTIVE_ATTRIBUTES = frozenset({
     "__dict__", "__class__", "__globals__", "__code__", "__closure__", "__builtins__",
     "__getattribute__", "__subclasses__", "__bases__", "__mro__", "__torch_function__",
@@ -120,8 +120,14 @@ class StudentCode:
 
     @staticmethod
     def _where(definition, node, what):
-        line = getattr(node, "lineno", None) or getattr(getattr(node, "iter", None), "lineno", "?")
-        return f"{what} at line {line} of {definition.label}"
+        line = getattr(node, "lineno", None) or getattr(getattr(node, "iter", None), "lineno", 0)
+        return definition.label, line, what
+
+    @staticmethod
+    def _sorted(found):
+        """Findings as lines of text, by cell and line, each once."""
+        found = sorted(set(found), key=lambda f: (f[0], f[1], f[2]))
+        return [f"{what} at line {line} of {label}" for label, line, what in found]
 
     def mentions(self, name, *, attributes=(), names=(), strings=(), modules=()):
         """Where the code ``name`` reaches uses one of these attributes, names, string
@@ -145,7 +151,7 @@ class StudentCode:
                     what = f"import {hits[0]}" if hits else None
                 if what:
                     found.append(self._where(definition, node, what[:60]))
-        return list(dict.fromkeys(found))
+        return self._sorted(found)
 
     def reflective(self, name):
         """Where the code ``name`` reaches does what static reading cannot follow."""
@@ -168,7 +174,7 @@ class StudentCode:
                     what = f"{node.func.id}() with a computed attribute name"
                 if what:
                     found.append(self._where(definition, node, what[:60]))
-        return list(dict.fromkeys(found))
+        return self._sorted(found)
 
     def loops_over_data(self, name):
         """``while`` loops, and loops or iterating built-ins whose iterable depends on a data
@@ -185,7 +191,7 @@ class StudentCode:
                     what = self._loop(node, data)
                     if what:
                         found.append(self._where(definition, node, what[:60]))
-        return list(dict.fromkeys(found))
+        return self._sorted(found)
 
     @staticmethod
     def _loop(node, data):

@@ -1,0 +1,65 @@
+"""coursekit.isolation.wire: only plain data crosses between the child and the grader."""
+import io
+import struct
+from collections import namedtuple
+
+import numpy
+import pytest
+import torch
+
+from coursekit.isolation import wire
+
+
+def test_does_plain_data_cross_unchanged():
+    value = {"a": [1, 2.5, "x", None, True], "t": torch.arange(3.0), "tup": (1, (2,))}
+    back = wire.loads(wire.dumps(wire.plain(value)))
+    assert back["a"] == value["a"] and back["tup"] == (1, (2,))
+    assert torch.equal(back["t"], value["t"])
+
+
+@pytest.mark.parametrize("value, phrase", [
+    (torch.eye(3).to_sparse(), "sparse_coo tensor"),
+    (torch.nn.Parameter(torch.ones(2)), "Parameter"),
+    (object(), "a object"),
+    (print, "builtin_function_or_method"),
+    ({wire.OBJECT: 0, "methods": ["train"]}, "imitates the grader's markers"),
+    ({wire.REF: "args/0", "value": 1}, "imitates the grader's markers"),
+])
+def test_is_anything_else_sent_as_an_opaque_description(value, phrase):
+    sent = wire.plain(value)
+    assert set(sent) == {wire.OPAQUE} and phrase in sent[wire.OPAQUE]
+
+
+def test_do_named_tuples_numpy_and_dict_subclasses_become_plain():
+    pair = namedtuple("pair", "values indices")(torch.ones(1), torch.zeros(1))
+    assert type(wire.plain(pair)) is tuple
+    assert torch.equal(wire.plain(numpy.arange(3)), torch.arange(3))
+    assert wire.plain(numpy.float64(2.5)) == 2.5
+    assert isinstance(wire.plain(__import__("collections").OrderedDict(a=1)), dict)
+
+
+def test_is_a_deep_structure_cut_instead_of_recursing_forever():
+    deep = []
+    for _ in range(200):
+        deep = [deep]
+    sent = wire.plain(deep)
+    while isinstance(sent, list):
+        sent = sent[0]
+    assert wire.OPAQUE in sent
+
+
+def test_does_a_grader_argument_come_back_as_a_reference_with_its_value():
+    t = torch.zeros(2)
+    sent = wire.plain({"args": [t]}, ids={id(t): "args/0"})
+    assert sent["args"][0][wire.REF] == "args/0"
+    assert torch.equal(sent["args"][0]["value"], t)
+
+
+def test_are_frames_read_back_and_oversized_ones_refused():
+    stream = io.BytesIO()
+    wire.write_frame(stream, b"hello")
+    stream.seek(0)
+    assert wire.read_frame(stream) == b"hello" and wire.read_frame(stream) is None
+    huge = io.BytesIO(struct.pack(">Q", wire.MAX_FRAME + 1))
+    with pytest.raises(ValueError, match="over the limit"):
+        wire.read_frame(huge)
