@@ -3,8 +3,11 @@
 Code that parses is read statement by statement with ``ast`` and each statement written back
 in one canonical form (``ast.unparse``; a block statement by its header, ``if x > 0:``), so
 layout, comments, docstrings, redundant parentheses, quotes, number spellings (``1e-3`` is
-``0.001``), line breaks and ``;`` never matter. Each statement's tokens (``tokenize``) are then
-normalised:
+``0.001``), line breaks and ``;`` never matter. The order of keyword arguments does: sorted,
+the ``net.train(...)`` call that the notebook's hint dictates would make every honest
+``find_best_net`` alike (measured: 0.9 between two honest samples instead of 0.29).
+
+Each statement's tokens (``tokenize``) are then normalised:
 
 - names bound by the student (variables, parameters, functions, modules) become ``V``; Python
   keywords, builtins (``range``, ``len``), attributes (``.clamp``) and keyword arguments
