@@ -9,15 +9,16 @@ neighbouring statements swapped, the code reformatted (``ast.unparse``) and comm
 added, written into ``submitted/`` of a scratch course with
 :func:`coursekit.term.samples.fill_notebook`. Most samples are built on ``correct_compact``,
 so most pairs are copies and flagged: the worst case for the report. Prints the time of each
-phase (median of ``--runs``), the pairs and flags, the CPU count and the load average.
+phase and of the whole command in its own process (median of ``--runs``), the pairs and
+flags, how the disguised copies score, the CPU count and the load average.
 """
 import argparse
 import ast
-import json
 import os
 import random
 import shutil
 import statistics
+import subprocess
 import sys
 import tempfile
 import time
@@ -124,23 +125,26 @@ def main(argv=None):
     made = make_course(scratch, args.students, args.seed)
     print(f"{args.students} synthetic submissions in {time.perf_counter() - start:.1f} s "
           f"({scratch})")
-    times = {"compare (read, fingerprint, score)": [], "write JSON and report": []}
+    load = os.getloadavg()[0]
+    times = {"compare (read, fingerprint, score)": [], "write JSON and report": [],
+             "`coursekit similarity` (own process)": []}
     for _ in range(args.runs):
         start = time.perf_counter()
         data = run.similarity(scratch, ASSIGNMENT)
         middle = time.perf_counter()
-        run.write_similarity(scratch, ASSIGNMENT)  # compares again, then writes
-        end = time.perf_counter()
+        run.write(data, scratch / "reports" / ASSIGNMENT)
         times["compare (read, fingerprint, score)"].append(middle - start)
-        times["write JSON and report"].append(end - middle - (middle - start))
+        times["write JSON and report"].append(time.perf_counter() - middle)
+        start = time.perf_counter()
+        subprocess.run([sys.executable, "-m", "coursekit", "--root", str(scratch), "similarity",
+                        ASSIGNMENT], check=True, stdout=subprocess.DEVNULL)
+        times["`coursekit similarity` (own process)"].append(time.perf_counter() - start)
     for phase, values in times.items():
         print(f"{phase:38} median {statistics.median(values):6.2f} s  "
               f"(runs: {', '.join(f'{v:.2f}' for v in values)})")
-    total = [a + b for a, b in zip(*times.values())]
     pairs = [p for p in data["pairs"] if p["function"] is None]
     flagged = len({(p["a"], p["b"]) for p in data["pairs"] if p["flagged"]})
     report = scratch / "reports" / ASSIGNMENT
-    print(f"total (coursekit similarity)           median {statistics.median(total):6.2f} s")
     print(f"{len(pairs)} pairs, {len(data['pairs'])} entries, {flagged} pairs flagged "
           f"(threshold {data['threshold']}, min {compare.MIN_TOKENS} tokens); "
           f"similarity.json {(report / 'similarity.json').stat().st_size / 1e6:.1f} MB, "
@@ -153,11 +157,10 @@ def main(argv=None):
         print(f"  disguised copies of one sample, {function or 'overall':20}: {len(scores):5} "
               f"pairs, score min {min(scores):.2f} median {statistics.median(scores):.2f}, "
               f"{caught} flagged")
-    print(f"machine: {os.cpu_count()} CPUs, load average {os.getloadavg()[0]:.2f} "
-          f"(1 min) at the end; one process")
+    print(f"machine: {os.cpu_count()} CPUs, load average (1 min) {load:.2f} before the runs, "
+          f"{os.getloadavg()[0]:.2f} after; similarity runs in one process")
     if not args.keep:
         shutil.rmtree(scratch.parent, ignore_errors=True)
-    return json.dumps({"total_s": statistics.median(total)})
 
 
 if __name__ == "__main__":

@@ -163,6 +163,7 @@ def cmd_export(args):
 def cmd_similarity(args):
     from coursekit.similarity import run
 
+    limit = 30  # flagged entries printed; all are in the JSON
     assignment = _assignment(args.root, args.assignment)
     threshold = THRESHOLD if args.threshold is None else args.threshold
     if not 0.0 <= threshold <= 1.0:
@@ -171,8 +172,10 @@ def cmd_similarity(args):
     flagged = [p for p in data["pairs"] if p["flagged"]]
     print(f"{len(data['students'])} submissions, {len(data['against'])} --against files: "
           f"{len({(p['a'], p['b']) for p in flagged})} pairs flagged at {threshold:g}")
-    for pair in flagged:
+    for pair in flagged[:limit]:
         print(f"  {pair['score']:.2f}  {pair['a']}  {pair['b']}  {pair['function'] or 'overall'}")
+    if len(flagged) > limit:
+        print(f"  ... {len(flagged) - limit} more flagged entries in similarity.json")
     for skipped in data["skipped"]:
         print(f"  not compared: {skipped['id']}: {skipped['reason']}")
     for key, path in paths.items():

@@ -10,8 +10,8 @@ by an editor that dropped the nbgrader metadata still works: its release cells a
 Every k-gram of the release notebooks (their code, and the code-like text of their comments,
 docstrings and Markdown: ``TwoLayerNet(input_size, hidden_size, num_classes)`` in a hint) is
 boilerplate: it is never a fingerprint, so the scaffold, signatures and docstrings never make
-two students alike. A unit's ``size`` counts its other k-grams: about the number of tokens the
-student wrote.
+two students alike. A unit's ``size`` is the number of its tokens in some other k-gram: the
+tokens the student wrote.
 """
 import ast
 import json
@@ -91,7 +91,7 @@ def _make_unit(name, pieces, release):
     hashes = np.concatenate(hashes) if hashes else np.zeros(0, np.uint64)
     return Unit(name, "\n\n".join(pieces), tokens, hashes,
                 np.concatenate(spans) if spans else np.zeros((0, 2), np.int64),
-                ~np.isin(hashes, release),
+                ~fingerprint.among(hashes, release),
                 np.unique(np.concatenate(picks)) if picks else np.zeros(0, np.uint64))
 
 
@@ -104,7 +104,7 @@ def cell_units(source):
     source = _mask_magics(source)
     try:
         body = ast.parse(source).body
-    except (SyntaxError, ValueError):
+    except (SyntaxError, ValueError, RecursionError, MemoryError):
         return [(TOP_LEVEL, source)] if source.strip() else []
     lines, units = source.splitlines(), []
     for node in body:
@@ -157,11 +157,13 @@ class Release:
     Attributes:
         hashes: uint64 sorted array of its k-gram hashes (code, comments, docstrings, Markdown).
         cells: the normalised token texts of its code cells (a tuple each), to skip those a
-            student left unchanged.
+            student left unchanged or only reformatted.
+        sources: the code cells' sources as they are (stripped), to skip those sooner.
     """
 
     hashes: np.ndarray
     cells: frozenset
+    sources: frozenset = frozenset()
 
 
 def load_release(notebooks):
@@ -170,10 +172,11 @@ def load_release(notebooks):
     Raises:
         ValueError: a release file is not a notebook.
     """
-    hashes, cells = [np.zeros(0, np.uint64)], set()
+    hashes, cells, sources = [np.zeros(0, np.uint64)], set(), set()
     for path in notebooks:
         for cell_type, source, _ in notebook_cells(path):
             if cell_type == "code":
+                sources.add(source.strip())
                 tokens = normalise(_mask_magics(source))
                 cells.add(tuple(text for text, _, _ in tokens))
                 hashes.append(fingerprint.kgram_hashes(tokens)[0])
@@ -181,7 +184,7 @@ def load_release(notebooks):
             for line in source.splitlines():
                 prose = line.strip().lstrip("#").strip().strip('"').strip("`")
                 hashes.append(fingerprint.kgram_hashes(normalise(prose))[0])
-    return Release(np.unique(np.concatenate(hashes)), frozenset(cells))
+    return Release(np.unique(np.concatenate(hashes)), frozenset(cells), frozenset(sources))
 
 
 def notebook_code(id_, paths, release):
@@ -200,8 +203,8 @@ def notebook_code(id_, paths, release):
             if cell_type != "code" or not source.strip():
                 continue
             if not meta.get("solution"):
-                if meta.get("grade") or meta.get("locked"):
-                    continue  # a test or locked cell of the release
+                if meta.get("grade") or meta.get("locked") or source.strip() in release.sources:
+                    continue  # a test, locked or unchanged cell of the release
                 tokens = normalise(_mask_magics(source))
                 if tuple(text for text, _, _ in tokens) in release.cells:
                     continue

@@ -31,11 +31,20 @@ import numpy as np
 
 from coursekit.similarity.tokens import SEP
 
-__all__ = ["K", "WINDOW", "kgram_hashes", "winnow", "token_id"]
+__all__ = ["K", "WINDOW", "kgram_hashes", "winnow", "token_id", "among"]
 
 K = 7  # tokens per k-gram
 WINDOW = 4  # k-grams per window: a shared run of K + 3 tokens in a statement always shows
 _NONE = np.iinfo(np.uint64).max  # the hash of a k-gram that may never be chosen
+
+
+def among(hashes, sorted_hashes):
+    """bool array: which of ``hashes`` are in the sorted uint64 array ``sorted_hashes`` (as
+    ``np.isin``, several times faster on the small arrays of one unit)."""
+    if len(sorted_hashes) == 0:
+        return np.zeros(len(hashes), dtype=bool)
+    at = np.minimum(np.searchsorted(sorted_hashes, hashes), len(sorted_hashes) - 1)
+    return sorted_hashes[at] == hashes
 
 
 @lru_cache(maxsize=1 << 16)
@@ -82,7 +91,8 @@ def winnow(hashes, spans, boilerplate=None, window=WINDOW):
 
     Args:
         hashes, spans: from :func:`kgram_hashes`, (M,) and (M, 2).
-        boilerplate: uint64 array of hashes never to choose (the release's k-grams), or None.
+        boilerplate: sorted uint64 array of hashes never to choose (the release's k-grams),
+            or None.
         window: k-grams per window.
 
     Returns:
@@ -93,7 +103,7 @@ def winnow(hashes, spans, boilerplate=None, window=WINDOW):
         return np.zeros(0, dtype=np.int64)
     hashes = hashes.copy()
     if boilerplate is not None and len(boilerplate):
-        hashes[np.isin(hashes, boilerplate)] = _NONE
+        hashes[among(hashes, boilerplate)] = _NONE
     new = np.r_[True, spans[1:, 0] != spans[:-1, 0] + 1]  # a statement's first k-gram
     group = np.cumsum(new)
     cells = np.arange(m)[:, None] + np.arange(window)[None, :]  # (M, window)

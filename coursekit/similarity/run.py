@@ -14,7 +14,7 @@ from pathlib import Path
 from coursekit.similarity import THRESHOLD, compare, section
 from coursekit.similarity.code import file_code, load_release, notebook_code
 
-__all__ = ["THRESHOLD", "MAX_SHOWN", "find_submissions", "against_files", "similarity",
+__all__ = ["THRESHOLD", "MAX_SHOWN", "find_submissions", "against_files", "similarity", "write",
            "write_similarity"]
 
 MAX_SHOWN = 50  # flagged pairs shown side by side in report.html (all are in the JSON)
@@ -132,21 +132,25 @@ def _dumps(data):
             + json.dumps(data["code"], indent=1) + "\n}\n")
 
 
-def write_similarity(root, assignment, against=None, threshold=THRESHOLD, out_dir=None):
-    """Write ``similarity.json`` and the section of ``report.html``; return ``(data, paths)``.
+def write(data, out_dir):
+    """Write ``data`` (from :func:`similarity`) as ``similarity.json`` and the section of
+    ``report.html`` in ``out_dir``; return their paths ``{"json", "html"}``.
 
     The section replaces the one of an earlier run in ``report.html``; without a report yet,
     ``report.html`` holds the section alone until ``coursekit report`` writes the rest.
-
-    Args:
-        out_dir: where to write (default ``<course>/reports/<assignment>/``).
     """
-    data = similarity(root, assignment, against, threshold)
-    out = Path(out_dir or Path(root) / "reports" / assignment)
+    out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     paths = {"json": out / "similarity.json", "html": out / "report.html"}
     paths["json"].write_text(_dumps(data))
     page = paths["html"].read_text() if paths["html"].is_file() else section.empty_page(
-        assignment)
+        data["assignment"])
     paths["html"].write_text(section.insert_section(page, data))
-    return data, paths
+    return paths
+
+
+def write_similarity(root, assignment, against=None, threshold=THRESHOLD, out_dir=None):
+    """:func:`similarity`, then :func:`write` into ``out_dir`` (default
+    ``<course>/reports/<assignment>/``); return ``(data, paths)``."""
+    data = similarity(root, assignment, against, threshold)
+    return data, write(data, out_dir or Path(root) / "reports" / assignment)

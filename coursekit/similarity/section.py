@@ -71,7 +71,8 @@ def _side_by_side(data, a, b, entries):
 def render_section(data):
     """HTML of the similarity section for ``data`` (the content of ``similarity.json``)."""
     groups = _groups(data["pairs"])
-    against = f" and {len(data['against'])} files of --against" if data["against"] else ""
+    n = len(data["against"])
+    against = f" and {n} --against file{'s' * (n != 1)}" if n else ""
     intro = (f"<p>{len(data['students'])} submissions{_esc(against)} compared, overall and "
              f"function by function, after removing the release's own code (generated "
              f"{_esc(data['generated'])}). A score is the share of the smaller side's code "
