@@ -170,8 +170,9 @@ def cmd_similarity(args):
         raise UsageError(f"--threshold {threshold:g} is not in [0, 1] (default {THRESHOLD:g})")
     data, paths = run.write_similarity(args.root, assignment, args.against, threshold)
     flagged = [p for p in data["pairs"] if p["flagged"]]
+    pairs = len({(p["a"], p["b"]) for p in flagged})
     print(f"{len(data['students'])} submissions, {len(data['against'])} --against files: "
-          f"{len({(p['a'], p['b']) for p in flagged})} pairs flagged at {threshold:g}")
+          f"{pairs} pair{'s' * (pairs != 1)} flagged at {threshold:g}")
     for pair in flagged[:limit]:
         print(f"  {pair['score']:.2f}  {pair['a']}  {pair['b']}  {pair['function'] or 'overall'}")
     if len(flagged) > limit:

@@ -12,7 +12,7 @@ __all__ = ["START", "END", "render_section", "insert_section", "empty_page", "ad
 
 START, END = "<!-- coursekit similarity -->", "<!-- /coursekit similarity -->"
 STYLE = """<style>
-.similarity table.pairs td { text-align: left; }
+.similarity table.pairs td, .similarity th { text-align: left; }
 .similarity table.code { width: 100%; table-layout: fixed; }
 .similarity table.code td { vertical-align: top; text-align: left; padding: 0; width: 50%; }
 .similarity pre { margin: 0; padding: 0.3em; font-size: 0.85em; overflow-x: auto; }
@@ -101,7 +101,8 @@ def render_section(data):
                    for a, b, entries in groups if any("lines" in e for e in entries)]
         more = len(groups) - len(details)
         note = f"<p>{more} more flagged pairs: see similarity.json.</p>" if more else ""
-        body = f"<p>{len(groups)} pairs flagged.</p>{table}{''.join(details)}{note}"
+        count = f"{len(groups)} pair{'s' * (len(groups) != 1)} flagged"
+        body = f"<p>{count}.</p>{table}{''.join(details)}{note}"
     return (f'{START}\n<section class="similarity">{STYLE}<h2>Similarity</h2>{intro}'
             f"{skipped}{body}</section>\n{END}")
 
