@@ -211,6 +211,30 @@ def test_is_an_unreadable_notebook_listed_as_not_compared(tmp_path):
     assert data["students"] == ["a"]
 
 
+def _not_json(name):
+    raw = samples.load_expected(SAMPLES, name).get("raw_notebook")
+    try:
+        return bool(raw) and json.loads((SAMPLES / name / raw).read_text()) is None
+    except (ValueError, UnicodeDecodeError):
+        return True
+
+
+def test_does_it_read_every_sample_submission_and_skip_only_what_is_no_notebook(tmp_path):
+    """Every sample as ``write_submission`` files it (broken, tampered, misnamed, nbformat 3,
+    huge outputs), full contents (``based_on`` included)."""
+    root = make_course(tmp_path, {})
+    names = samples.list_samples(SAMPLES)
+    for name in names:
+        samples.write_submission(root, ASSIGNMENT, SAMPLES, name)
+    data = run.similarity(root, ASSIGNMENT)
+    assert [s["id"] for s in data["skipped"]] == [n for n in names if _not_json(n)]
+    assert len(data["students"]) + len(data["skipped"]) == len(names)
+    pairs = {f[:2] for f in flagged(data)}
+    assert ("correct_compact", "correct_copy_disguised") in pairs
+    assert ("correct_compact", "correct_report_style") not in pairs
+    assert ("blank", "broken_no_cells") not in pairs
+
+
 # ---------------------------------------------------------------- the command and the report
 
 def test_does_the_cli_write_the_json_and_the_report_section(tmp_path, capsys):

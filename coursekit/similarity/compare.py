@@ -82,7 +82,7 @@ def score_pairs(codes, threshold, floor=None):
         i, j = np.triu_indices(len(members), k=1)
         keep = ~(against[index[i]] & against[index[j]])
         smaller = np.minimum(totals[i], totals[j])
-        score = np.where(smaller > 0, shared[i, j] / np.maximum(smaller, 1), 0.0)
+        score = np.round(np.where(smaller > 0, shared[i, j] / np.maximum(smaller, 1), 0.0), 4)
         big = np.minimum(sizes[i], sizes[j]) >= MIN_TOKENS
         flagged = (score >= threshold) & big
         if function is not None:
@@ -90,7 +90,7 @@ def score_pairs(codes, threshold, floor=None):
         for p, q, s, f in zip(i[keep], j[keep], score[keep], flagged[keep]):
             a, b = (q, p) if against[index[p]] else (p, q)  # b is the --against file
             pairs.append({"a": codes[index[a]].id, "b": codes[index[b]].id,
-                          "score": round(float(s), 4), "flagged": bool(f),
+                          "score": float(s), "flagged": bool(f),
                           "function": function,
                           "tokens": [int(sizes[a]), int(sizes[b])]})
     pairs.sort(key=lambda e: (not e["flagged"], -e["score"], e["function"] or "", e["a"],

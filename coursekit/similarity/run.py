@@ -21,7 +21,8 @@ MAX_SHOWN = 50  # flagged pairs shown side by side in report.html (all are in th
 
 
 def find_submissions(root, assignment):
-    """``{student: [notebook paths]}`` of ``submitted/`` (``autograded/`` where it has more)."""
+    """``{student: [notebook paths]}`` of ``submitted/``, and of ``autograded/`` for a student
+    with nothing in ``submitted/``."""
     found = {}
     for step in ("autograded", "submitted"):  # submitted/ wins: it is what the student sent
         for folder in sorted(Path(root).glob(f"{step}/*/{assignment}")):
