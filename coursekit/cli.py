@@ -163,24 +163,12 @@ def cmd_export(args):
 def cmd_similarity(args):
     from coursekit.similarity import run
 
-    limit = 30  # flagged entries printed; all are in the JSON
     assignment = _assignment(args.root, args.assignment)
     threshold = THRESHOLD if args.threshold is None else args.threshold
     if not 0.0 <= threshold <= 1.0:
         raise UsageError(f"--threshold {threshold:g} is not in [0, 1] (default {THRESHOLD:g})")
     data, paths = run.write_similarity(args.root, assignment, args.against, threshold)
-    flagged = [p for p in data["pairs"] if p["flagged"]]
-    pairs = len({(p["a"], p["b"]) for p in flagged})
-    print(f"{len(data['students'])} submissions, {len(data['against'])} --against files: "
-          f"{pairs} pair{'s' * (pairs != 1)} flagged at {threshold:g}")
-    for pair in flagged[:limit]:
-        print(f"  {pair['score']:.2f}  {pair['a']}  {pair['b']}  {pair['function'] or 'overall'}")
-    if len(flagged) > limit:
-        print(f"  ... {len(flagged) - limit} more flagged entries in similarity.json")
-    for skipped in data["skipped"]:
-        print(f"  not compared: {skipped['id']}: {skipped['reason']}")
-    for key, path in paths.items():
-        print(f"{key}: {path}")
+    print("\n".join(run.summary(data, paths)))
 
 
 def cmd_collect_zip(args):

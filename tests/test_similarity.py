@@ -211,6 +211,16 @@ def test_is_an_unreadable_notebook_listed_as_not_compared(tmp_path):
     assert data["students"] == ["a"]
 
 
+def test_is_a_student_found_only_in_autograded_compared_too(tmp_path):
+    root = make_course(tmp_path, {"orig": own_answers("correct_compact")})
+    shutil.copytree(root / "submitted" / "orig", root / "autograded" / "late")
+    shutil.copytree(root / "submitted" / "orig", root / "autograded" / "orig")
+    (root / "autograded" / "orig" / ASSIGNMENT / RELEASE.name).write_text("{ not JSON")
+    data = run.similarity(root, ASSIGNMENT)
+    assert data["students"] == ["late", "orig"] and not data["skipped"]  # submitted/ wins
+    assert ("late", "orig", None) in flagged(data)
+
+
 def _not_json(name):
     raw = samples.load_expected(SAMPLES, name).get("raw_notebook")
     try:

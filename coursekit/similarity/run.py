@@ -15,7 +15,7 @@ from coursekit.similarity import THRESHOLD, compare, section
 from coursekit.similarity.code import file_code, load_release, notebook_code
 
 __all__ = ["THRESHOLD", "MAX_SHOWN", "find_submissions", "against_files", "similarity", "write",
-           "write_similarity"]
+           "write_similarity", "summary"]
 
 MAX_SHOWN = 50  # flagged pairs shown side by side in report.html (all are in the JSON)
 
@@ -155,3 +155,18 @@ def write_similarity(root, assignment, against=None, threshold=THRESHOLD, out_di
     ``<course>/reports/<assignment>/``); return ``(data, paths)``."""
     data = similarity(root, assignment, against, threshold)
     return data, write(data, out_dir or Path(root) / "reports" / assignment)
+
+
+def summary(data, paths, limit=30):
+    """The command's report: counts, the first ``limit`` flagged entries, what was skipped and
+    where the files are, as lines of text."""
+    flagged = [p for p in data["pairs"] if p["flagged"]]
+    pairs = len({(p["a"], p["b"]) for p in flagged})
+    lines = [f"{len(data['students'])} submissions, {len(data['against'])} --against files: "
+             f"{pairs} pair{'s' * (pairs != 1)} flagged at {data['threshold']:g}"]
+    lines += [f"  {p['score']:.2f}  {p['a']}  {p['b']}  {p['function'] or 'overall'}"
+              for p in flagged[:limit]]
+    if len(flagged) > limit:
+        lines.append(f"  ... {len(flagged) - limit} more flagged entries in similarity.json")
+    lines += [f"  not compared: {s['id']}: {s['reason']}" for s in data["skipped"]]
+    return lines + [f"{key}: {path}" for key, path in paths.items()]
