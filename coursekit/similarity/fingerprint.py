@@ -8,11 +8,12 @@ answers here all call the same torch API), hashes character k-grams with Python'
 per-process ``hash``, keeps k-grams across statements (reordering breaks them) and compares
 pairs one at a time in Python. Measured here on the samples' ``answers.py``: it scores the
 honest ``correct_compact``/``correct_report_style`` 0.64 and the disguised copy
-``correct_copy_disguised`` 0.82, too close to separate; and 44,850 pairs of whole files took 30 s
-(2 shared cores, load not recorded), seven times that per function. What we take from it is the winnowing, a
-few lines of numpy below; the rest (statements from the standard ``ast`` and ``tokenize``,
-units and release lines from notebooks, all pairs at once as one sparse matrix product) is
-ours.
+``correct_copy_disguised`` 0.82, too close to separate; and 44,850 pairs of whole files took
+30 s (2 shared cores, load not recorded), seven times that per function. What we take from it
+is the winnowing, a few lines of numpy below; the rest (statements from the standard ``ast``
+and ``tokenize``, units and release lines from notebooks, all pairs at once as one sparse
+matrix product) is ours.
+
 
 k-grams never span two statements (:mod:`coursekit.similarity.tokens` ends each with ``;``)
 and neither do winnowing windows, so reordering independent statements or whole functions
