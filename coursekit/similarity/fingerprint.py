@@ -14,7 +14,6 @@ is the winnowing, a few lines of numpy below; the rest (statements from the stan
 and ``tokenize``, units and release lines from notebooks, all pairs at once as one sparse
 matrix product) is ours.
 
-
 k-grams never span two statements (:mod:`coursekit.similarity.tokens` ends each with ``;``)
 and neither do winnowing windows, so reordering independent statements or whole functions
 changes no fingerprint. Statements shorter than ``K`` tokens (``dscores /= N``,
