@@ -10,10 +10,12 @@ support live in ``assignments/``, which never reaches students). Subpackages by 
 - ``parallel``: the Dask dispatcher (it knows nothing about grading);
 - ``term``: a term's chores: demo, sample submissions, nbgrader's exchange, LMS zips;
 - ``results``: grades, feedback without hidden tests, the grade report;
+- ``similarity``: copy detection between submissions and public solutions (instructor only);
 - ``hidden``: what the notebook's hidden test cells import (``load_checks``);
 - ``cli``: the ``coursekit`` command.
 
 Modules import nbgrader and nbformat (~5 s of CPU) only where they use them: every Dask worker
 imports the module of the command that started it.
 """
-__all__ = ["cli", "course", "engine", "hidden", "isolation", "parallel", "results", "term"]
+__all__ = ["cli", "course", "engine", "hidden", "isolation", "parallel", "results", "similarity",
+           "term"]

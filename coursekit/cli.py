@@ -8,6 +8,7 @@
     coursekit feedback two_layer_net        feedback HTML for students, hidden tests removed
     coursekit report two_layer_net          reports/two_layer_net/{report.json,report.html,...}
     coursekit export two_layer_net          grades.csv (nbgrader export)
+    coursekit similarity two_layer_net      copy detection: reports/two_layer_net/similarity.json
     coursekit collect-zip two_layer_net F   LMS zip -> submitted/ (nbgrader zip_collect)
 
 Exit status: 0 done, 1 a step failed or a sample is off its expected scores, 2 usage error.
@@ -23,6 +24,7 @@ from coursekit.course import commands
 
 from coursekit import course
 
+from coursekit.similarity import THRESHOLD
 from coursekit.term import demo
 from coursekit.term.demo import ASSIGNMENT, grade_samples, release
 
@@ -178,6 +180,17 @@ def cmd_export(args):
     print(f"grades: {report.export_grades(args.root, assignment, args.to)}")
 
 
+def cmd_similarity(args):
+    from coursekit.similarity import run
+
+    assignment = _assignment(args.root, args.assignment)
+    threshold = THRESHOLD if args.threshold is None else args.threshold
+    if not 0.0 <= threshold <= 1.0:
+        raise UsageError(f"--threshold {threshold:g} is not in [0, 1] (default {THRESHOLD:g})")
+    data, paths = run.write_similarity(args.root, assignment, args.against, threshold)
+    print("\n".join(run.summary(data, paths)))
+
+
 def cmd_collect_zip(args):
     from coursekit.term import lms
 
@@ -269,6 +282,13 @@ def _parser():
     p.add_argument("assignment")
     p.add_argument("--to", default="grades.csv", help="CSV file (default: grades.csv)")
     p.set_defaults(func=cmd_export)
+    p = sub.add_parser("similarity", help="copy detection between submissions (instructor only)")
+    p.add_argument("assignment")
+    p.add_argument("--against", default=None, metavar="DIR",
+                   help="also compare with every .py/.ipynb solution in DIR")
+    p.add_argument("--threshold", type=float, default=None, metavar="T",
+                   help=f"flag pairs from this score in [0, 1] (default: {THRESHOLD:g})")
+    p.set_defaults(func=cmd_similarity)
     p = sub.add_parser("collect-zip", help="collect an LMS zip of submissions")
     p.add_argument("assignment")
     p.add_argument("zip", help="the zip downloaded from the LMS")

@@ -23,6 +23,7 @@ from coursekit.course import commands
 
 from coursekit.results import grades as grading
 from coursekit.results.reporthtml import histogram_png, render_html
+from coursekit.similarity.section import add_to_report
 
 __all__ = ["STATUS_DIR", "read_status", "gradebook_scores", "max_groups_of", "skill_stats",
            "failing_tests", "build_report", "write_report", "export_grades"]
@@ -201,7 +202,7 @@ def write_report(course_root, assignment_id, out_dir=None):
              "histogram": out / "histogram.png"}
     paths["json"].write_text(json.dumps(report, indent=2) + "\n")
     paths["histogram"].write_bytes(png)
-    paths["html"].write_text(render_html(report, png))
+    paths["html"].write_text(add_to_report(render_html(report, png), out))  # + similarity.json
     return paths
 
 
