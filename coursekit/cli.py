@@ -130,9 +130,17 @@ def cmd_feedback(args):
 
     assignment = _assignment(args.root, args.assignment)
     written = feedback.generate_feedback(args.root, assignment, students=args.student)
-    for student, files in written.items():
-        print(f"{student}: {', '.join(str(f.relative_to(args.root)) for f in files) or 'none'}")
-    print(f"feedback for {len(written)} submissions (hidden tests removed)")
+    for student, entry in written.items():
+        if entry["status"] == "written":
+            files = ", ".join(str(f.relative_to(args.root)) for f in entry["files"])
+            repaired = f" (repaired: {'; '.join(entry['repairs'])})" if entry["repairs"] else ""
+            print(f"{student}: {files}{repaired}")
+        else:
+            print(f"  FAILED {student}: no feedback page: {entry['reason']}")
+    failed = sum(e["status"] == "failed" for e in written.values())
+    print(f"feedback for {len(written) - failed} of {len(written)} submissions (hidden tests "
+          f"removed); status: {args.root / 'coursekit_status' / (assignment + feedback.STATUS_SUFFIX)}")
+    return 1 if written and failed == len(written) else 0  # one student's failure is a note
 
 
 def cmd_report(args):
