@@ -149,12 +149,12 @@ def cmd_report(args):
     assignment = _assignment(args.root, args.assignment)
     paths = report.write_report(args.root, assignment, args.out)
     data = json.loads(paths["json"].read_text())
-    counts = data["counts"]
-    print(f"{counts['submissions']} submissions: " + ", ".join(
-        f"{counts.get(k, 0)} {k}" for k in ("graded", "failed", "ungraded")))
+    from coursekit.results.reporthtml import summary_line
+
+    print(summary_line(data["counts"]))
     for entry in data["submissions"]:
         total = "-" if entry["total"] is None else f"{entry['total']:g}"
-        print(f"  {entry['student']:24} {entry['status']:9} {total:>6}  {entry['reason'] or ''}")
+        print(f"  {entry['student']:24} {entry['status']:12} {total:>6}  {entry['reason'] or ''}")
     for key, path in paths.items():
         print(f"{key}: {path}")
 

@@ -4,7 +4,7 @@
 - ``feedback``: feedback pages for every graded submission (``coursekit feedback``);
 - ``hidden_tests``, ``errors``: what a page shows of the tests (no hidden test; readable errors);
 - ``feedbackhtml``, ``sanitise``: the page itself (MathML, verdicts) and metadata repairs;
-- ``report``, ``reporthtml``: the grade report (JSON, HTML, histogram).
+- ``stats``, ``report``, ``reporthtml``: the grade report (figures, JSON, HTML, histogram).
 """
 __all__ = ["errors", "feedback", "feedbackhtml", "grades", "hidden_tests", "report",
-           "reporthtml", "sanitise"]
+           "reporthtml", "sanitise", "stats"]
