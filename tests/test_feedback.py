@@ -218,3 +218,27 @@ def test_does_one_unrenderable_page_cost_only_that_students_feedback(tmp_path_fa
     leaky = next(s for s in report["submissions"] if s["student"] == "leaky_predict")
     assert any("feedback page not written" in note for note in leaky["notes"])
     assert leaky["feedback"] is None
+
+
+@pytest.mark.slow
+def test_does_every_graded_sample_get_a_feedback_page(graded_samples, tmp_path):
+    """Whatever a submission carries (editor_widget_metadata: ipywidgets' metadata without
+    ``state``, a lost attachment; plain ``nbgrader generate_feedback`` fails on it with
+    ``KeyError: 'state'``), once graded it gets a page."""
+    import json
+    import shutil
+
+    _, graded_course = graded_samples
+    course = tmp_path / "course"  # a copy: other tests read the graded course as it is
+    shutil.copytree(graded_course, course, ignore=shutil.ignore_patterns("feedback"))
+    assert cli.main(["--root", str(course), "feedback", ASSIGNMENT]) == 0
+    status = json.loads((course / "coursekit_status" /
+                         f"{ASSIGNMENT}.feedback.json").read_text())
+    graded = sorted(p.parents[1].name for p in course.glob(f"autograded/*/{ASSIGNMENT}/*.ipynb"))
+    assert "editor_widget_metadata" in graded and len(graded) > 20
+    assert {s: status[s]["reason"] for s in graded if status[s]["status"] != "written"} == {}
+    repairs = status["editor_widget_metadata"]["repairs"]
+    assert any("metadata.widgets" in r for r in repairs) and any("loss.png" in r for r in repairs)
+    page = (course / "feedback" / "editor_widget_metadata" / ASSIGNMENT /
+            f"{ASSIGNMENT}.html").read_text()
+    assert "loss.png: missing from the submitted notebook" in page
