@@ -152,9 +152,17 @@ def cmd_feedback(args):
 
     assignment = _assignment(args.root, args.assignment)
     written = feedback.generate_feedback(args.root, assignment, students=args.student)
-    for student, files in written.items():
-        print(f"{student}: {', '.join(str(f.relative_to(args.root)) for f in files) or 'none'}")
-    print(f"feedback for {len(written)} submissions (hidden tests removed)")
+    for student, entry in written.items():
+        if entry["status"] == "written":
+            files = ", ".join(str(f.relative_to(args.root)) for f in entry["files"])
+            repaired = f" (repaired: {'; '.join(entry['repairs'])})" if entry["repairs"] else ""
+            print(f"{student}: {files}{repaired}")
+        else:
+            print(f"  FAILED {student}: no feedback page: {entry['reason']}")
+    failed = sum(e["status"] == "failed" for e in written.values())
+    print(f"feedback for {len(written) - failed} of {len(written)} submissions (hidden tests "
+          f"removed); status: {args.root / 'coursekit_status' / (assignment + feedback.STATUS_SUFFIX)}")
+    return 1 if written and failed == len(written) else 0  # one student's failure is a note
 
 
 def cmd_report(args):
@@ -163,12 +171,12 @@ def cmd_report(args):
     assignment = _assignment(args.root, args.assignment)
     paths = report.write_report(args.root, assignment, args.out)
     data = json.loads(paths["json"].read_text())
-    counts = data["counts"]
-    print(f"{counts['submissions']} submissions: " + ", ".join(
-        f"{counts.get(k, 0)} {k}" for k in ("graded", "failed", "ungraded")))
+    from coursekit.results.reporthtml import summary_line
+
+    print(summary_line(data["counts"]))
     for entry in data["submissions"]:
         total = "-" if entry["total"] is None else f"{entry['total']:g}"
-        print(f"  {entry['student']:24} {entry['status']:9} {total:>6}  {entry['reason'] or ''}")
+        print(f"  {entry['student']:24} {entry['status']:12} {total:>6}  {entry['reason'] or ''}")
     for key, path in paths.items():
         print(f"{key}: {path}")
 

@@ -121,3 +121,124 @@ def test_are_visible_tests_outputs_still_shown(feedback_pages):
     text = _text_of(feedback_pages["leaky_predict"][0])
     assert "Difference between your scores and the correct scores" in text
     assert "Your scores:" in text and "Correct scores:" in text
+
+
+# ------------------------------------------------ pages that read well, for every submission
+
+SCREENSHOTS = ROOT / "out" / "screenshots"  # PNGs for humans to look at (not committed)
+BOXES = "pre, div.output_subarea, div.output_error, div.input_area, div.text_cell_render"
+
+
+@pytest.mark.slow
+def test_does_a_stub_read_not_answered_yet_and_no_page_load_anything_remote(feedback_pages):
+    page, _ = feedback_pages["blank"]
+    text = _text_of(page)
+    assert "not answered yet: nn_forward_pass" in text
+    assert "NotImplementedError: \n" not in text
+    for page, _ in feedback_pages.values():
+        assert "<script" not in page and "cdnjs" not in page and "mathjax" not in page.lower()
+        assert page.count("<math") > 10, "the notebook's formulas should be MathML"
+
+
+@pytest.mark.slow
+@pytest.mark.browser
+@pytest.mark.parametrize("student", ["blank", "leaky_predict"])
+def test_does_no_hint_or_traceback_overflow_its_box_in_chromium(feedback_pages, student,
+                                                              tmp_path):
+    from browser import chromium, overflowing
+
+    _, graded = feedback_pages[student]
+    html_page = graded.parents[3] / "feedback" / student / ASSIGNMENT / f"{ASSIGNMENT}.html"
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    with chromium(tmp_path / "profile", width=760) as driver:  # a narrow laptop window
+        driver.get(html_page.as_uri())
+        assert overflowing(driver, BOXES) == []
+        widths = driver.execute_script(
+            "return Array.from(document.querySelectorAll('math')).map(m => "
+            "m.getBoundingClientRect().width)")
+        assert widths and min(widths) > 0, "MathML should be drawn"
+        first = driver.find_element("css selector", "div.output_error")
+        driver.execute_script("arguments[0].scrollIntoView()", first)
+        assert driver.save_screenshot(str(SCREENSHOTS / f"feedback_{student}.png"))
+
+
+@pytest.mark.slow
+@pytest.mark.browser
+def test_does_the_overflow_check_catch_a_box_that_does_not_wrap(feedback_pages, tmp_path):
+    """The check above can fail: the same page with nbconvert's own nowrap style overflows."""
+    from browser import chromium, overflowing
+
+    _, graded = feedback_pages["blank"]
+    page = (graded.parents[3] / "feedback" / "blank" / ASSIGNMENT / f"{ASSIGNMENT}.html")
+    broken = tmp_path / "nowrap.html"
+    broken.write_text(page.read_text().replace(
+        "</head>", "<style>pre { white-space: pre !important; overflow-x: auto !important; }"
+                   "</style></head>"))
+    with chromium(tmp_path / "profile", width=760) as driver:
+        driver.get(broken.as_uri())
+        assert overflowing(driver, BOXES)
+
+
+def _autograded(course, student):
+    return course / "autograded" / student / ASSIGNMENT / f"{ASSIGNMENT}.ipynb"
+
+
+@pytest.mark.slow
+def test_does_one_unrenderable_page_cost_only_that_students_feedback(tmp_path_factory):
+    """Widget metadata without ``state`` is repaired; an unreadable notebook is a note."""
+    import json
+    import shutil
+
+    from test_cli import build_term
+
+    course = tmp_path_factory.mktemp("odd_feedback") / "course"
+    shutil.copytree(build_term(tmp_path_factory)[0] / "course", course)
+    shutil.rmtree(course / "feedback")
+    odd = _autograded(course, "blank")
+    nb = json.loads(odd.read_text())
+    nb["metadata"]["widgets"] = {"application/vnd.jupyter.widget-state+json": {
+        "version_major": 2, "version_minor": 0}}  # as ipywidgets leaves it: no "state"
+    nb["metadata"]["language_info"] = None
+    odd.write_text(json.dumps(nb))
+    broken = _autograded(course, "leaky_predict")
+    broken.write_text(broken.read_text()[:5000])  # cut short: not JSON any more
+
+    assert cli.main(["--root", str(course), "feedback", ASSIGNMENT]) == 0
+    assert (course / "feedback" / "blank" / ASSIGNMENT / f"{ASSIGNMENT}.html").is_file()
+    assert not list((course / "feedback").glob("leaky_predict/*/*.html"))
+    status = json.loads((course / "coursekit_status" /
+                         f"{ASSIGNMENT}.feedback.json").read_text())
+    assert status["blank"]["status"] == "written"
+    assert any("widgets" in r for r in status["blank"]["repairs"])
+    assert status["leaky_predict"]["status"] == "failed"
+    assert "JSON" in status["leaky_predict"]["reason"] or "json" in status[
+        "leaky_predict"]["reason"].lower(), status["leaky_predict"]["reason"]
+    assert cli.main(["--root", str(course), "report", ASSIGNMENT]) == 0
+    report = json.loads((course / "reports" / ASSIGNMENT / "report.json").read_text())
+    leaky = next(s for s in report["submissions"] if s["student"] == "leaky_predict")
+    assert any("feedback page not written" in note for note in leaky["notes"])
+    assert leaky["feedback"] is None
+
+
+@pytest.mark.slow
+def test_does_every_graded_sample_get_a_feedback_page(graded_samples, tmp_path):
+    """Whatever a submission carries (editor_widget_metadata: ipywidgets' metadata without
+    ``state``, a lost attachment; plain ``nbgrader generate_feedback`` fails on it with
+    ``KeyError: 'state'``), once graded it gets a page."""
+    import json
+    import shutil
+
+    _, graded_course = graded_samples
+    course = tmp_path / "course"  # a copy: other tests read the graded course as it is
+    shutil.copytree(graded_course, course, ignore=shutil.ignore_patterns("feedback"))
+    assert cli.main(["--root", str(course), "feedback", ASSIGNMENT]) == 0
+    status = json.loads((course / "coursekit_status" /
+                         f"{ASSIGNMENT}.feedback.json").read_text())
+    graded = sorted(p.parents[1].name for p in course.glob(f"autograded/*/{ASSIGNMENT}/*.ipynb"))
+    assert "editor_widget_metadata" in graded and len(graded) > 20
+    assert {s: status[s]["reason"] for s in graded if status[s]["status"] != "written"} == {}
+    repairs = status["editor_widget_metadata"]["repairs"]
+    assert any("metadata.widgets" in r for r in repairs) and any("loss.png" in r for r in repairs)
+    page = (course / "feedback" / "editor_widget_metadata" / ASSIGNMENT /
+            f"{ASSIGNMENT}.html").read_text()
+    assert "loss.png: missing from the submitted notebook" in page

@@ -8,7 +8,11 @@ __all__ = ["NbgraderError", "run_nbgrader"]
 
 
 class NbgraderError(RuntimeError):
-    """An nbgrader command failed; the message holds the end of its log."""
+    """An nbgrader command failed; the message holds the end of its log, ``log`` all of it."""
+
+    def __init__(self, message, log=""):
+        super().__init__(message)
+        self.log = log
 
 
 def run_nbgrader(course_root, *args, timeout=None):
@@ -26,5 +30,6 @@ def run_nbgrader(course_root, *args, timeout=None):
     log = proc.stdout + proc.stderr
     if proc.returncode != 0:
         tail = "\n".join(log.splitlines()[-30:])
-        raise NbgraderError(f"nbgrader {' '.join(args)} failed ({proc.returncode}):\n{tail}")
+        raise NbgraderError(f"nbgrader {' '.join(args)} failed ({proc.returncode}):\n{tail}",
+                            log=log)
     return log

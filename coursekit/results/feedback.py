@@ -1,145 +1,111 @@
-"""Feedback for students that never shows the hidden tests (nbgrader's #917 and #1363).
+"""Feedback pages for every graded submission: ``coursekit feedback ASSIGNMENT``.
 
-Plain ``nbgrader generate_feedback`` renders the autograded notebook, in which the hidden tests
-are restored from the gradebook: every student would read them, and the tracebacks of failed
-hidden tests quote both the hidden cell and the instructor's check module. The preprocessor
-:class:`HideHiddenTests` runs inside nbgrader's feedback step and, from the hidden-test markers
-of the source cells (as stored in the gradebook) and of the notebook itself:
+Runs ``nbgrader generate_feedback`` once for all students, with
 
-* replaces every region between ``### BEGIN HIDDEN TESTS`` and ``### END HIDDEN TESTS`` by one
-  line, ``# (hidden tests)``; the visible part of the cell (its comment line) stays;
-* turns every error output of a test (grade) cell into ``ename: first line of evalue``, with no
-  traceback;
-* drops every output line, in every cell, that quotes a line of a hidden region (an answer that
-  prints ``inspect.getsource`` of its caller, or ``In``, shows nothing of them).
+* :class:`coursekit.results.feedbackhtml.FeedbackExporter` (maths as MathML, no script or
+  remote file, metadata nbconvert cannot render repaired first by
+  :func:`coursekit.results.sanitise.sanitise`) and its ``coursekit_feedback`` template;
+* after nbgrader's ``GetGrades``: :class:`~coursekit.results.feedbackhtml.MarkVerdicts`
+  (full marks, partial credit, no points, not graded yet) and
+  :class:`~coursekit.results.hidden_tests.HideHiddenTests` (no hidden test, readable errors).
+
+A submission whose page still cannot be rendered costs only its own page: nbgrader goes on
+with the others, that student is run again alone to learn why, and the reason is recorded in
+``coursekit_status/<assignment>.feedback.json`` (which ``coursekit report`` shows as a note).
+The repairs made to each notebook are recorded there too.
 
     coursekit feedback two_layer_net      # feedback/<student>/two_layer_net/*.html
 """
-import html
+import json
+import re
+import time
 from pathlib import Path
 
-from nbgrader.api import Gradebook, MissingEntry
-from nbgrader.preprocessors import NbGraderPreprocessor
-from traitlets import Integer, Unicode
-
 from coursekit.course import commands
+from coursekit.results.feedbackhtml import TEMPLATE_NAME
+from coursekit.results.hidden_tests import HideHiddenTests, hidden_lines
 
-__all__ = ["HideHiddenTests", "FEEDBACK_PREPROCESSORS", "hidden_lines", "generate_feedback"]
+__all__ = ["FEEDBACK_PREPROCESSORS", "EXPORTER", "STATUS_SUFFIX", "HideHiddenTests",
+           "hidden_lines", "feedback_args", "read_feedback_status", "generate_feedback"]
 
-BEGIN, END = "### BEGIN HIDDEN TESTS", "### END HIDDEN TESTS"
-
-# GenerateFeedback's own list with ours after GetGrades (which only reads scores and comments).
+# GenerateFeedback's own list, with ours after GetGrades (which only reads scores and comments).
 FEEDBACK_PREPROCESSORS = ["nbgrader.preprocessors.GetGrades",
-                          "coursekit.results.feedback.HideHiddenTests",
+                          "coursekit.results.feedbackhtml.MarkVerdicts",
+                          "coursekit.results.hidden_tests.HideHiddenTests",
                           "nbconvert.preprocessors.CSSHTMLHeaderPreprocessor"]
+EXPORTER = "coursekit.results.feedbackhtml.FeedbackExporter"
+STATUS_SUFFIX = ".feedback.json"  # coursekit_status/<assignment>.feedback.json
+_CONVERTING = re.compile(r"Converting notebook (?P<path>\S+)")
+_REPAIR = re.compile(r"feedback: (?P<repair>.+)$")
 
 
-def hidden_lines(source, begin=BEGIN, end=END):
-    """The lines of ``source`` inside hidden-test regions, markers included (stripped)."""
-    lines, inside = [], False
-    for line in source.splitlines():
-        if begin in line:
-            inside = True
-        if inside and line.strip():
-            lines.append(line.strip())
-        if end in line:
-            inside = False
-    return lines
+def _listing(items):
+    return "[" + ", ".join(repr(str(item)) for item in items) + "]"
 
 
-def _hide_regions(source, placeholder, begin=BEGIN, end=END):
-    """``source`` with each hidden region (markers included) replaced by ``placeholder``."""
-    kept, inside = [], False
-    for line in source.splitlines():
-        if begin in line:
-            inside = True
-            indent = line[:len(line) - len(line.lstrip())]
-            kept.append(indent + placeholder)
-        elif end in line and inside:
-            inside = False
-        elif not inside:
-            kept.append(line)
-    return "\n".join(kept)
+def feedback_args(assignment_id):
+    """The ``nbgrader generate_feedback`` arguments that make coursekit's feedback pages."""
+    return ["generate_feedback", assignment_id,
+            f"--GenerateFeedback.preprocessors={_listing(FEEDBACK_PREPROCESSORS)}",
+            f"--GenerateFeedback.exporter_class={EXPORTER}",
+            f"--HTMLExporter.template_name={TEMPLATE_NAME}"]
 
 
-class HideHiddenTests(NbGraderPreprocessor):
-    """Strip hidden tests, their tracebacks and any output quoting them from a graded notebook.
+def _status_path(course_root, assignment_id):
+    return Path(course_root) / "coursekit_status" / f"{assignment_id}{STATUS_SUFFIX}"
 
-    Register it for ``GenerateFeedback`` (see :data:`FEEDBACK_PREPROCESSORS`).
-    """
 
-    begin_marker = Unicode(BEGIN, help="The line that opens a hidden-test region.").tag(
-        config=True)
-    end_marker = Unicode(END, help="The line that closes a hidden-test region.").tag(config=True)
-    placeholder = Unicode("# (hidden tests)",
-                          help="What the student sees in place of a hidden region.").tag(
-        config=True)
-    min_quoted_length = Integer(
-        8, help="Hidden lines shorter than this are too generic to scrub from outputs.").tag(
-        config=True)
+def read_feedback_status(course_root, assignment_id):
+    """``{student: {"status": "written" | "failed", "files", "reason", "repairs"}}`` (or {})."""
+    path = _status_path(course_root, assignment_id)
+    if not path.is_file():
+        return {}
+    data = json.loads(path.read_text())
+    return data if isinstance(data, dict) else {}
 
-    def preprocess(self, nb, resources):
-        quoted = set()
-        for cell in nb.cells:
-            quoted.update(hidden_lines(cell.source, self.begin_marker, self.end_marker))
-        quoted.update(self._gradebook_hidden_lines(nb, resources))
-        self._quoted = sorted(line for line in quoted if len(line) >= self.min_quoted_length)
-        # a quoted line may reach the HTML escaped (text/html outputs)
-        self._quoted += sorted({html.escape(line) for line in self._quoted} - set(self._quoted))
-        return super().preprocess(nb, resources)
 
-    def _gradebook_hidden_lines(self, nb, resources):
-        """Hidden lines of this notebook's source cells as the gradebook stores them."""
-        info = resources.get("nbgrader", {})
-        if not {"db_url", "notebook", "assignment"} <= set(info):
-            return []
-        lines = []
-        with Gradebook(info["db_url"]) as gb:
-            for cell in nb.cells:
-                grade_id = cell.metadata.get("nbgrader", {}).get("grade_id")
-                if not grade_id:
-                    continue
-                try:
-                    stored = gb.find_source_cell(grade_id, info["notebook"], info["assignment"])
-                except MissingEntry:
-                    continue
-                lines += hidden_lines(stored.source, self.begin_marker, self.end_marker)
-        return lines
+def _repairs_by_student(log, root, assignment_id):
+    """``{student: [repair, ...]}`` from the ``feedback: ...`` warnings of an nbgrader log."""
+    repairs, student = {}, None
+    autograded = (Path(root).resolve() / "autograded").as_posix()
+    for line in log.splitlines():
+        found = _CONVERTING.search(line)
+        if found:
+            path = Path(found["path"]).resolve().as_posix()
+            rest = path[len(autograded) + 1:].split("/") if path.startswith(autograded) else []
+            student = rest[0] if len(rest) > 2 and rest[1] == assignment_id else None
+            continue
+        found = _REPAIR.search(line)
+        if found and student:
+            repairs.setdefault(student, []).append(found["repair"].strip())
+    return repairs
 
-    def preprocess_cell(self, cell, resources, cell_index):
-        is_grade = cell.metadata.get("nbgrader", {}).get("grade", False)
-        if cell.cell_type == "code" and self.begin_marker in cell.source:
-            cell.source = _hide_regions(cell.source, self.placeholder, self.begin_marker,
-                                        self.end_marker)
-        for output in cell.get("outputs", []):
-            if output.output_type == "error" and is_grade:
-                first = (output.get("evalue") or "").strip().splitlines()
-                output.evalue = self._scrub(first[0] if first else "")
-                output.traceback = [f"{output.ename}: {output.evalue}"]
-            elif output.output_type == "error":
-                output.evalue = self._scrub(output.get("evalue", ""))
-                output.traceback = [self._scrub(line) for line in output.get("traceback", [])]
-            elif output.output_type == "stream":
-                output.text = self._scrub(output.text)
-            if "data" in output:
-                for mime, value in output.data.items():
-                    if isinstance(value, str) and mime.startswith(("text/", "application/j")):
-                        output.data[mime] = self._scrub(value)
-        return cell, resources
 
-    def _scrub(self, text):
-        """``text`` without the lines that quote a hidden line, and no quote left inside."""
-        if not self._quoted or not text:
-            return text
-        lines = text.splitlines(keepends=True)
-        kept = [line for line in lines if not any(q in line for q in self._quoted)]
-        if len(kept) < len(lines):
-            kept.append("[output quoting hidden tests removed]\n")
-        return "".join(kept)
+def _reason(log):
+    """The exception a failed nbgrader run ended with, in one line (else its last error)."""
+    lines = log.splitlines()
+    starts = [i for i, line in enumerate(lines) if "Traceback (most recent call last)" in line]
+    if starts:
+        block = []
+        for line in lines[starts[-1] + 1:]:
+            if line.startswith("["):
+                break
+            block.append(line.strip())
+        block = [line for line in block if line]
+        if block:
+            return block[-1][:300]
+    errors = [line.strip() for line in lines if "ERROR" in line]
+    return (errors[-1] if errors else "no log")[:300]
+
+
+def _written(root, student, assignment_id, since):
+    """The student's feedback pages written since the time ``since``."""
+    return sorted(p for p in root.glob(f"feedback/{student}/{assignment_id}/*.html")
+                  if p.stat().st_mtime >= since)
 
 
 def generate_feedback(course_root, assignment_id, students=None, force=True):
-    """Run ``nbgrader generate_feedback`` with :class:`HideHiddenTests` registered.
+    """Write every graded submission's feedback page; one failure costs only its own page.
 
     Args:
         course_root: the course folder.
@@ -148,19 +114,50 @@ def generate_feedback(course_root, assignment_id, students=None, force=True):
         force: regenerate feedback that exists already.
 
     Returns:
-        dict student id -> list of the feedback HTML files written for them.
+        dict student -> {"status": "written" or "failed", "files": [feedback HTML paths],
+        "reason": why it failed (or None), "repairs": [what was repaired to render it]};
+        also written to ``coursekit_status/<assignment>.feedback.json``.
     """
-    listing = "[" + ", ".join(repr(name) for name in FEEDBACK_PREPROCESSORS) + "]"
-    args = ["generate_feedback", assignment_id, f"--GenerateFeedback.preprocessors={listing}"]
-    if force:
-        args.append("--force")
     root = Path(course_root)
+    args = feedback_args(assignment_id) + (["--force"] if force else [])
     wanted = sorted(students) if students else sorted(
         p.parent.name for p in root.glob(f"autograded/*/{assignment_id}"))
+    started, logs = time.time() - 1, []
+
+    def run(*extra):
+        try:
+            logs.append(commands.run_nbgrader(root, *args, *extra))
+            return None
+        except commands.NbgraderError as err:  # nbgrader carries on with the others
+            logs.append(err.log)
+            return err.log
+
     if students:  # nbgrader takes one student (glob) per run
         for student in wanted:
-            commands.run_nbgrader(course_root, *args, "--student", student)
+            run("--student", student)
     elif wanted:
-        commands.run_nbgrader(course_root, *args)
-    return {student: sorted(root.glob(f"feedback/{student}/{assignment_id}/*.html"))
-            for student in wanted}
+        run()
+    result = {}
+    for student in wanted:
+        files = _written(root, student, assignment_id, started)
+        result[student] = {"status": "written" if files else "failed", "files": files,
+                           "reason": None, "repairs": []}
+    for student, entry in result.items():
+        if entry["status"] == "failed":  # alone again: its own log says why
+            failure = run("--student", student)
+            entry["files"] = _written(root, student, assignment_id, started)
+            if entry["files"]:
+                entry["status"] = "written"
+            else:
+                entry["reason"] = _reason(failure) if failure else (
+                    "nbgrader wrote no feedback page (is the submission autograded?)")
+    for student, repairs in _repairs_by_student("\n".join(logs), root, assignment_id).items():
+        if student in result:
+            result[student]["repairs"] = sorted(set(repairs))
+    path = _status_path(root, assignment_id)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    previous = read_feedback_status(root, assignment_id)
+    previous.update({s: dict(e, files=[str(f.relative_to(root)) for f in e["files"]])
+                     for s, e in result.items()})
+    path.write_text(json.dumps(previous, indent=2, sort_keys=True) + "\n")
+    return result

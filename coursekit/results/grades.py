@@ -3,11 +3,11 @@
 Every autograder test cell's ``grade_id`` starts with its group (``forward_``, ``loss_``,
 ``grads_``, ``train_``, ``predict_``...): the group of a cell is the part before the first ``_``.
 """
-from collections import defaultdict
+from collections import Counter, defaultdict
 from pathlib import Path
 
 
-__all__ = ["group_of", "read_grades", "failure_messages"]
+__all__ = ["group_of", "read_grades", "gradebook_scores", "max_groups_of", "failure_messages"]
 
 
 def group_of(grade_id):
@@ -40,11 +40,59 @@ def read_grades(course_root, assignment_id):
     return result
 
 
+def gradebook_scores(course_root, assignment_id):
+    """Per student, from the gradebook: total, per-group scores, per-test scores and maxima.
+
+    Returns:
+        dict student -> {"total", "max_total", "groups", "max_groups",
+        "tests": {grade_id: (score, max_score)}} where ``tests`` holds the code test cells.
+    """
+    db_url = f"sqlite:///{Path(course_root).resolve() / 'gradebook.db'}"
+    result = {}
+    from nbgrader.api import Gradebook  # here: importing nbgrader takes ~5 s of CPU
+
+    with Gradebook(db_url) as gb:
+        for submission in gb.assignment_submissions(assignment_id):
+            groups, max_groups, tests = Counter(), Counter(), {}
+            for notebook in submission.notebooks:
+                for grade in notebook.grades:
+                    group = group_of(grade.name)
+                    groups[group] += grade.score
+                    max_groups[group] += grade.max_score
+                    if grade.cell.cell_type == "code":
+                        tests[grade.name] = (grade.score, grade.max_score)
+            result[submission.student.id] = {
+                "total": submission.score, "max_total": submission.max_score,
+                "groups": {g: groups[g] for g in max_groups}, "max_groups": dict(max_groups),
+                "tests": tests}
+    return result
+
+
+def max_groups_of(course_root, assignment_id):
+    """{group: maximum score} of the assignment's test and written cells, from the gradebook."""
+    db_url = f"sqlite:///{Path(course_root).resolve() / 'gradebook.db'}"
+    max_groups = Counter()
+    from nbgrader.api import Gradebook  # here: importing nbgrader takes ~5 s of CPU
+
+    with Gradebook(db_url) as gb:
+        for notebook in gb.find_assignment(assignment_id).notebooks:
+            for cell in notebook.grade_cells:
+                max_groups[group_of(cell.name)] += cell.max_score
+    return dict(max_groups)
+
+
 def failure_messages(notebook_path):
-    """``{grade_id: one-line message}`` for every test cell that failed in a graded notebook."""
+    """``{grade_id: one-line message}`` for every test cell that failed in a graded notebook.
+
+    The message is the error's first line, or ``not answered yet: <function> (...)`` for a
+    stub (:func:`coursekit.results.errors.readable_error`), or what the cell wrote to stderr.
+    """
     import nbformat
 
+    from coursekit.results.errors import readable_error, student_cells
+
     nb = nbformat.read(notebook_path, as_version=4)
+    cells = student_cells(nb)
     messages = {}
     for cell in nb.cells:
         meta = cell.metadata.get("nbgrader", {})
@@ -52,8 +100,7 @@ def failure_messages(notebook_path):
             continue
         for output in cell.get("outputs", []):
             if output.output_type == "error":
-                first = (output.evalue or "").strip().splitlines()
-                messages[meta["grade_id"]] = f"{output.ename}: {first[0] if first else ''}"
+                messages[meta["grade_id"]] = readable_error(output, cells)[0]
                 break
             if output.output_type == "stream" and output.name == "stderr":
                 messages[meta["grade_id"]] = "wrote to stderr: " + output.text.strip()[:200]

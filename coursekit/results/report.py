@@ -5,30 +5,41 @@
 Every submission found under ``submitted/*/<assignment>/``, in the gradebook or in
 ``coursekit_status/<assignment>.json`` (written by ``coursekit autograde``) is listed with a
 status: ``graded`` (the gradebook has its scores and ``autograded/`` its notebook), ``failed``
-(autograde ran and could not grade it) or ``ungraded`` (never autograded), with the reason, and
-the ``notes`` of ``coursekit.engine.preflight`` (what was wrong with the submission and repaired). The
-statistics (pass rates, means, the histogram, the failing tests) cover graded submissions only.
-Totals and group scores are read from the gradebook, so the report agrees with it and with
-``nbgrader export``.
+(autograde ran and could not grade it), ``needs_review`` (points withheld until an instructor
+reviews it), ``ungraded`` (never autograded) or any other status autograde recorded, with the
+reason, and the ``notes`` of ``coursekit.engine.preflight`` (what was wrong with the submission
+and repaired). Submissions that need the instructor (failed, needs_review, anything but graded)
+come first. Each row links to the student's feedback page when ``coursekit feedback`` wrote one
+(a page it could not write is a note). The statistics (pass rates, means, the histogram, the
+failing tests, partial credit) cover graded submissions only; a test cell that gave some of its
+points is partial credit, not a failure. Totals and group scores are read from the gradebook,
+so the report agrees with it and with ``nbgrader export``.
 """
 import json
+import os
 import time
 from collections import Counter
 from pathlib import Path
 
 import nbformat
-from nbgrader.api import Gradebook
 
 from coursekit.course import commands
 
 from coursekit.results import grades as grading
+from coursekit.results.feedback import read_feedback_status
+from coursekit.results.grades import gradebook_scores, max_groups_of
+from coursekit.results.stats import failing_tests, partial_credit, skill_stats
 from coursekit.results.reporthtml import histogram_png, render_html
 from coursekit.similarity.section import add_to_report
 
-__all__ = ["STATUS_DIR", "read_status", "gradebook_scores", "max_groups_of", "skill_stats",
-           "failing_tests", "build_report", "write_report", "export_grades"]
+__all__ = ["STATUS_DIR", "STATUS_ORDER", "read_status", "gradebook_scores", "max_groups_of",
+           "skill_stats", "failing_tests", "partial_credit", "build_report", "write_report",
+           "export_grades"]
 
 STATUS_DIR = "coursekit_status"  # as coursekit.parallel writes it
+# The order of the submissions table: what needs the instructor first; an unknown status
+# (from a newer autograde) comes right after needs_review.
+STATUS_ORDER = {"failed": 0, "needs_review": 1, "ungraded": 2, "graded": 3}
 
 
 def read_status(course_root, assignment_id):
@@ -40,90 +51,6 @@ def read_status(course_root, assignment_id):
     if not isinstance(data, dict):
         return {}
     return {student: entry for student, entry in data.items() if isinstance(entry, dict)}
-
-
-def gradebook_scores(course_root, assignment_id):
-    """Per student, from the gradebook: total, per-group scores, per-test scores and maxima.
-
-    Returns:
-        dict student -> {"total", "max_total", "groups", "max_groups",
-        "tests": {grade_id: (score, max_score)}} where ``tests`` holds the code test cells.
-    """
-    db_url = f"sqlite:///{Path(course_root).resolve() / 'gradebook.db'}"
-    result = {}
-    with Gradebook(db_url) as gb:
-        for submission in gb.assignment_submissions(assignment_id):
-            groups, max_groups, tests = Counter(), Counter(), {}
-            for notebook in submission.notebooks:
-                for grade in notebook.grades:
-                    group = grading.group_of(grade.name)
-                    groups[group] += grade.score
-                    max_groups[group] += grade.max_score
-                    if grade.cell.cell_type == "code":
-                        tests[grade.name] = (grade.score, grade.max_score)
-            result[submission.student.id] = {
-                "total": submission.score, "max_total": submission.max_score,
-                "groups": {g: groups[g] for g in max_groups}, "max_groups": dict(max_groups),
-                "tests": tests}
-    return result
-
-
-def max_groups_of(course_root, assignment_id):
-    """{group: maximum score} of the assignment's test and written cells, from the gradebook."""
-    db_url = f"sqlite:///{Path(course_root).resolve() / 'gradebook.db'}"
-    max_groups = Counter()
-    with Gradebook(db_url) as gb:
-        for notebook in gb.find_assignment(assignment_id).notebooks:
-            for cell in notebook.grade_cells:
-                max_groups[grading.group_of(cell.name)] += cell.max_score
-    return dict(max_groups)
-
-
-def skill_stats(groups_by_student, max_groups):
-    """Pass rate (share of students with full points) and mean score of each skill group.
-
-    Args:
-        groups_by_student: {student: {group: score}} of the graded submissions.
-        max_groups: {group: maximum score}.
-
-    Returns:
-        {group: {"max": m, "pass_rate": fraction or None, "mean": mean or None}}; None when
-        there is no graded submission.
-    """
-    n = len(groups_by_student)
-    stats = {}
-    for group, top in max_groups.items():
-        scores = [groups.get(group, 0.0) for groups in groups_by_student.values()]
-        stats[group] = {
-            "max": top,
-            "pass_rate": sum(score >= top for score in scores) / n if n else None,
-            "mean": sum(scores) / n if n else None}
-    return stats
-
-
-def failing_tests(tests_by_student, messages_by_student):
-    """The test cells that cost graded students points, most often failed first.
-
-    Args:
-        tests_by_student: {student: {grade_id: (score, max_score)}}.
-        messages_by_student: {student: {grade_id: one-line message}} from the graded notebooks.
-
-    Returns:
-        list of {"grade_id", "group", "failed": n students, "of": n graded,
-        "messages": [[message, count], ...] most common first}.
-    """
-    failed, messages = Counter(), {}
-    for student, tests in tests_by_student.items():
-        for grade_id, (score, top) in tests.items():
-            if score < top:
-                failed[grade_id] += 1
-                message = messages_by_student.get(student, {}).get(grade_id) or (
-                    f"no error; {score:g} of {top:g} points")
-                messages.setdefault(grade_id, Counter())[message] += 1
-    order = sorted(failed, key=lambda g: (-failed[g], g))
-    return [{"grade_id": g, "group": grading.group_of(g), "failed": failed[g],
-             "of": len(tests_by_student),
-             "messages": [[m, c] for m, c in messages[g].most_common()]} for g in order]
 
 
 def _why_not_graded(folder, assignment_id, in_gradebook):
@@ -142,10 +69,36 @@ def _why_not_graded(folder, assignment_id, in_gradebook):
     return f"never autograded: run `coursekit autograde {assignment_id}`"
 
 
-def build_report(course_root, assignment_id):
-    """The report as a JSON-ready dict (see the module docstring)."""
+def _state(recorded, entry, notebooks):
+    """(status, reason or None) of a submission from autograde's record and the gradebook."""
+    status = recorded.get("status")
+    if status and status not in ("graded", "skipped"):
+        return status, recorded.get("reason") or f"autograde recorded {status}"
+    if entry is not None and notebooks:
+        return "graded", None
+    return ("failed" if entry is not None else "ungraded"), recorded.get("reason")
+
+
+def _feedback_link(root, student, assignment_id, out_dir, written):
+    """The student's feedback page relative to ``out_dir`` (None when there is none)."""
+    if written.get("status") == "failed":
+        return None
+    pages = [root / f for f in (written.get("files") or [])] or sorted(
+        (root / "feedback" / student / assignment_id).glob("*.html"))
+    pages = [p for p in pages if p.is_file()]
+    return os.path.relpath(pages[0], out_dir).replace(os.sep, "/") if pages else None
+
+
+def build_report(course_root, assignment_id, out_dir=None):
+    """The report as a JSON-ready dict (see the module docstring).
+
+    Args:
+        out_dir: where the report is written; feedback links are relative to it (default
+            ``<course>/reports/<assignment>/``).
+    """
     root = Path(course_root)
-    status = read_status(root, assignment_id)
+    out_dir = Path(out_dir or root / "reports" / assignment_id)
+    status, feedback = read_status(root, assignment_id), read_feedback_status(root, assignment_id)
     scores = gradebook_scores(root, assignment_id)
     found = {p.parent.name for p in root.glob(f"submitted/*/{assignment_id}") if p.is_dir()}
     students = sorted(found | set(status) | set(scores))
@@ -154,27 +107,34 @@ def build_report(course_root, assignment_id):
     for student in students:
         entry, recorded = scores.get(student), status.get(student, {})
         notebooks = sorted((root / "autograded" / student / assignment_id).glob("*.ipynb"))
-        if recorded.get("status") == "failed":
-            state, reason = "failed", recorded.get("reason") or "autograde failed"
-        elif entry is not None and notebooks:
-            state, reason = "graded", None
-        else:
-            state = "failed" if entry is not None else "ungraded"
-            reason = recorded.get("reason") or _why_not_graded(
-                root / "submitted" / student / assignment_id, assignment_id, entry is not None)
+        state, reason = _state(recorded, entry, notebooks)
+        if state in ("failed", "ungraded") and not reason:
+            reason = _why_not_graded(root / "submitted" / student / assignment_id,
+                                     assignment_id, entry is not None)
+        notes = list(recorded.get("notes") or [])
         if state == "graded":
             graded[student] = entry
             messages[student] = {}
             for path in notebooks:
-                messages[student].update(grading.failure_messages(path))
+                try:
+                    messages[student].update(grading.failure_messages(path))
+                except Exception as err:  # nbformat raises several unrelated types
+                    first = (str(err).strip().splitlines() or [""])[0][:200]
+                    notes.append(f"graded notebook {path.name} unreadable: {first}")
+        written = feedback.get(student, {})
+        if written.get("status") == "failed":
+            notes.append(f"feedback page not written: {written.get('reason')}")
         submissions.append({
             "student": student, "status": state, "reason": reason,
             "total": entry["total"] if entry else None,
             "max_total": entry["max_total"] if entry else None,
             "groups": entry["groups"] if entry else None,
             "failed_tests": messages.get(student, {}),
-            "notes": list(recorded.get("notes") or [])})
+            "feedback": _feedback_link(root, student, assignment_id, out_dir, written),
+            "notes": notes})
+    submissions.sort(key=lambda s: (STATUS_ORDER.get(s["status"], 1.5), s["student"]))
     totals = [entry["total"] for entry in graded.values()]
+    tests = {s: e["tests"] for s, e in graded.items()}
     return {
         "assignment": assignment_id,
         "generated": time.strftime("%Y-%m-%d %H:%M:%S %Z"),
@@ -183,7 +143,8 @@ def build_report(course_root, assignment_id):
         "mean_total": sum(totals) / len(totals) if totals else None,
         "submissions": submissions,
         "skills": skill_stats({s: e["groups"] for s, e in graded.items()}, max_groups),
-        "failing_tests": failing_tests({s: e["tests"] for s, e in graded.items()}, messages),
+        "failing_tests": failing_tests(tests, messages),
+        "partial_credit": partial_credit(tests),
         "histogram": "histogram.png"}
 
 
@@ -193,9 +154,9 @@ def write_report(course_root, assignment_id, out_dir=None):
     Args:
         out_dir: where to write (default ``<course>/reports/<assignment>/``).
     """
-    out = Path(out_dir or Path(course_root) / "reports" / assignment_id)
+    out = Path(out_dir or Path(course_root) / "reports" / assignment_id).resolve()
     out.mkdir(parents=True, exist_ok=True)
-    report = build_report(course_root, assignment_id)
+    report = build_report(Path(course_root).resolve(), assignment_id, out)
     totals = [s["total"] for s in report["submissions"] if s["status"] == "graded"]
     png = histogram_png(totals, report["max_total"], title=assignment_id)
     paths = {"json": out / "report.json", "html": out / "report.html",

@@ -102,7 +102,9 @@ def apply_edits(nb, edits):
     half; ``second_source`` replaces the second part); ``duplicate`` (a copy, with ``source``
     if given, right after it or at the ``"end"``: ``to``); ``huge_output`` (``megabytes``,
     ``kind`` ``"text"`` or ``"image"``); ``kernelspec`` (``name``, ``language``); ``clear_cells``;
-    ``nbformat3`` (``nbformat.convert`` to version 3); ``duplicate_cell_ids``.
+    ``nbformat3`` (``nbformat.convert`` to version 3); ``duplicate_cell_ids``;
+    ``notebook_metadata`` (``key``, ``value``: the notebook's metadata entry, as an editor or
+    a library leaves it; a null value deletes it).
 
     Raises:
         ValueError: an unknown op or a ``grade_id`` no cell has.
@@ -156,6 +158,11 @@ def apply_edits(nb, edits):
 
             nb = json.loads(json.dumps(nbformat.convert(
                 nbformat.reads(json.dumps(nb), as_version=nbformat.NO_CONVERT), 3)))
+        elif op == "notebook_metadata":
+            if edit.get("value") is None:
+                nb["metadata"].pop(edit["key"], None)
+            else:
+                nb["metadata"][edit["key"]] = edit["value"]
         elif op == "duplicate_cell_ids":
             for cell in cells:
                 cell["id"] = "same-id"
