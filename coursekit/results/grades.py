@@ -41,7 +41,8 @@ def read_grades(course_root, assignment_id):
 
 
 def failure_messages(notebook_path):
-    """``{grade_id: one-line message}`` for every test cell that failed in a graded notebook."""
+    """``{grade_id: one-line message}`` for every test cell that failed in a graded notebook
+    (an error output; stderr is output, not failure: ``coursekit.engine.stderr``)."""
     import nbformat
 
     nb = nbformat.read(notebook_path, as_version=4)
@@ -54,8 +55,5 @@ def failure_messages(notebook_path):
             if output.output_type == "error":
                 first = (output.evalue or "").strip().splitlines()
                 messages[meta["grade_id"]] = f"{output.ename}: {first[0] if first else ''}"
-                break
-            if output.output_type == "stream" and output.name == "stderr":
-                messages[meta["grade_id"]] = "wrote to stderr: " + output.text.strip()[:200]
                 break
     return messages
