@@ -178,7 +178,7 @@ def test_are_extra_big_and_missing_files_noted(course):
 def test_is_a_deleted_graded_or_locked_cell_put_back_in_its_place(course, grade_id):
     _submit(course[1], [{"op": "delete", "grade_id": grade_id}])
     result, nb = _run(course)
-    assert result["gradable"] and f"deleted graded or read-only cells: {grade_id}" in _notes(
+    assert result["gradable"] and f"deleted graded or read-only cell: {grade_id}" in _notes(
         result)
     assert _ids(nb) == _ids(_release())
 
@@ -223,7 +223,7 @@ def test_is_a_renamed_and_rewritten_test_cell_a_plain_cell_and_the_test_put_back
                                             "source": "pass"}])
     result, nb = _run(course)
     assert "unknown nbgrader id 'mine' became a plain cell" in _notes(result)
-    assert "deleted graded or read-only cells: test_a" in _notes(result)
+    assert "deleted graded or read-only cell: test_a" in _notes(result)
     assert _ids(nb) == ["intro", "answer", None, "test_a", "part_b", "test_b", "written"]
 
 

@@ -32,6 +32,10 @@ def _listing(names):
     return ", ".join(names[:_SHOWN]) + more
 
 
+def _cells(count):
+    return f"{count} cell" if count == 1 else f"{count} cells"
+
+
 def _protected(meta):
     """A cell that must be there: graded (a test or a written answer) or read-only."""
     return bool(meta.get("locked") or meta.get("grade"))
@@ -167,9 +171,9 @@ def fix_cells(nb, release, notes, name="the notebook"):
             cell["metadata"].pop("nbgrader")
     notes += kinds["unknown"]
     if kinds["lost"]:
-        notes.append(f"{len(kinds['lost'])} cells had lost their nbgrader metadata (editors "
-                     f"such as VS Code drop it from the cells they run): found by content and "
-                     f"order and restored: {_listing(kinds['lost'])}")
+        notes.append(f"{_cells(len(kinds['lost']))} had lost their nbgrader metadata "
+                     f"(editors such as VS Code drop it from the cells they run): found by "
+                     f"content and order and restored: {_listing(kinds['lost'])}")
     if kinds["changed"]:
         notes.append(f"restored edited nbgrader cells from the release: "
                      f"{'; '.join(kinds['changed'])}")
@@ -179,10 +183,10 @@ def fix_cells(nb, release, notes, name="the notebook"):
     if edited:  # nbgrader puts their source back from the gradebook (checksums)
         notes.append(f"read-only cells edited (nbgrader restores them): {', '.join(edited)}")
     if moved:
-        notes.append(f"{len(moved)} cells were out of the release's order (moved in the "
-                     f"editor): put back in place: "
+        notes.append(f"{_cells(len(moved))} out of the release's order (moved in the editor) "
+                     f"put back in place: "
                      f"{_listing([_release_name(release_cells, i) for i in sorted(moved)])}")
     nb["cells"], restored = _order(cells, release_cells, matches)
     if restored:
-        notes.append(f"put back {len(restored)} deleted graded or read-only cells: "
-                     f"{', '.join(restored)}")
+        notes.append(f"put back {len(restored)} deleted graded or read-only "
+                     f"{'cell' if len(restored) == 1 else 'cells'}: {', '.join(restored)}")
