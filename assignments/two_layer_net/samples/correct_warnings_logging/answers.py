@@ -1,9 +1,10 @@
-"""Sample answers 'correct_stderr_output': correct, but three functions write to stderr.
+"""Sample answers 'correct_warnings_logging': correct, but three functions write to stderr.
 
-``nn_forward_pass`` warns (``warnings.warn``), ``nn_forward_backward`` logs a warning (the
-``logging`` module's last-resort handler writes to stderr) and ``nn_predict`` prints to
-``sys.stderr``. A test cell fails only on its own errors: full marks, and the text stays in the
-graded notebook.
+``nn_forward_pass`` and ``nn_predict`` warn (``warnings.warn``) and ``nn_forward_backward`` logs a
+warning (the ``logging`` module's last-resort handler writes to stderr). A test cell fails only
+on its own errors: full marks, and the text stays in the graded notebook. (``print(...,
+file=sys.stderr)`` is tested in tests/test_stderr.py: an answer that names ``sys`` is listed
+for an instructor's review by the grader's static scan.)
 """
 import torch
 
@@ -50,8 +51,8 @@ def nn_forward_backward(params, X, y=None, reg=0.0):
 
 
 def nn_predict(params, loss_func, X):
-    import sys
+    import warnings
 
     scores = loss_func(params, X)  # (N, C)
-    print(f"nn_predict: {X.shape[0]} samples", file=sys.stderr)
+    warnings.warn(f"nn_predict: {X.shape[0]} samples", stacklevel=2)
     return torch.argmax(scores, dim=1)
