@@ -30,6 +30,7 @@ import re
 __all__ = ["nbgrader_meta", "source_text", "defined_names", "align", "STRONG"]
 
 STRONG = 150  # evidence that holds whatever the order
+FUZZY_PAIRS = 2_000_000  # above this many (release, submitted) pairs, no similarity scores
 _DEFINITION = re.compile(r"^(?:async[ \t]+)?(?:def|class)[ \t]+([A-Za-z_]\w*)", re.M)
 
 
@@ -77,7 +78,7 @@ def _similarity(a, b):
     return matcher.ratio() if matcher.real_quick_ratio() >= 0.6 else 0.0
 
 
-def _affinity(r, s, known):
+def _affinity(r, s, known, fuzzy=True):
     """How surely submitted cell ``s`` is release cell ``r`` (0: it is not)."""
     if s["gid"] is not None and s["gid"] in known:
         return 1000 + (r["text"] == s["text"]) if s["gid"] == r["gid"] else 0
@@ -91,7 +92,7 @@ def _affinity(r, s, known):
         score = 150
     if score or r["type"] != s["type"]:
         return score + (score > 0 and r["type"] == s["type"])
-    if r["role"] != "answer" and r["text"] and s["text"]:
+    if fuzzy and r["role"] != "answer" and r["text"] and s["text"]:
         ratio = _similarity(r, s)
         if ratio >= 0.6:
             return 100 * ratio
@@ -113,7 +114,8 @@ def align(release_cells, cells):
     R, S = [_summary(c) for c in release_cells], [_summary(c) for c in cells]
     known = {r["gid"] for r in R if r["gid"] is not None}
     n, m = len(R), len(S)
-    score = [[_affinity(r, s, known) for s in S] for r in R]
+    fuzzy = n * m <= FUZZY_PAIRS  # a notebook of tens of thousands of cells is matched quickly
+    score = [[_affinity(r, s, known, fuzzy) for s in S] for r in R]
     best = [[0.0] * (m + 1) for _ in range(n + 1)]
     for i in range(n):
         for j in range(m):
