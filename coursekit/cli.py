@@ -25,14 +25,26 @@ from coursekit import course
 from coursekit.term import demo
 from coursekit.term.demo import ASSIGNMENT, grade_samples, release
 
-__all__ = ["main", "release", "grade_samples", "ASSIGNMENT", "REPEATABLE"]
+__all__ = ["main", "release", "grade_samples", "ASSIGNMENT", "repeatable_options"]
 
 
 # Options that may be given more than once take one value each and are repeated, as argparse's
 # action="append" (and nbgrader's own --student) does: --student a --student b. A value after
 # the first (--student a b) is refused with that hint: with nargs="+" it would swallow the
 # assignment that follows it, and a repeated option would silently replace the first.
-REPEATABLE = ("--student", "--sample")
+
+
+def repeatable_options(parser):
+    """The option strings of ``parser`` and its subcommands that are action="append"."""
+    found, parsers = set(), [parser]
+    while parsers:
+        current = parsers.pop()
+        for action in current._actions:
+            if isinstance(action, argparse._AppendAction):
+                found.update(action.option_strings)
+            elif isinstance(action, argparse._SubParsersAction):
+                parsers.extend(action.choices.values())
+    return found
 
 
 class UsageError(ValueError):
@@ -251,7 +263,8 @@ def main(argv=None):
     try:
         args, extra = parser.parse_known_args(argv)
         if extra:
-            repeat = [o for o in REPEATABLE if any(a.split("=")[0] == o for a in argv)]
+            repeat = sorted(o for o in repeatable_options(parser)
+                            if any(a.split("=")[0] == o for a in argv))
             hint = (f" (each value needs its own option: {repeat[0]} a {repeat[0]} b)"
                     if repeat else "")
             parser.error(f"unrecognized arguments: {' '.join(extra)}{hint}")
