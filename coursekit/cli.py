@@ -28,7 +28,26 @@ from coursekit.similarity import THRESHOLD
 from coursekit.term import demo
 from coursekit.term.demo import ASSIGNMENT, grade_samples, release
 
-__all__ = ["main", "release", "grade_samples", "ASSIGNMENT"]
+__all__ = ["main", "release", "grade_samples", "ASSIGNMENT", "repeatable_options"]
+
+
+# Options that may be given more than once take one value each and are repeated, as argparse's
+# action="append" (and nbgrader's own --student) does: --student a --student b. A value after
+# the first (--student a b) is refused with that hint: with nargs="+" it would swallow the
+# assignment that follows it, and a repeated option would silently replace the first.
+
+
+def repeatable_options(parser):
+    """The option strings of ``parser`` and its subcommands that are action="append"."""
+    found, parsers = set(), [parser]
+    while parsers:
+        current = parsers.pop()
+        for action in current._actions:
+            if isinstance(action, argparse._AppendAction):
+                found.update(action.option_strings)
+            elif isinstance(action, argparse._SubParsersAction):
+                parsers.extend(action.choices.values())
+    return found
 
 
 class UsageError(ValueError):
@@ -250,8 +269,8 @@ def _parser():
     p.add_argument("--workers", type=int, default=None, help="local Dask workers (default: cores)")
     p.add_argument("--scheduler", default=None, metavar="ADDRESS",
                    help="an existing Dask scheduler, e.g. tcp://host:8786")
-    p.add_argument("--student", nargs="+", default=None, metavar="ID",
-                   help="only these students")
+    p.add_argument("--student", action="append", default=None, metavar="ID",
+                   help="only this student (repeat for more: --student a --student b)")
     p.add_argument("--force", action="store_true", help="regrade graded submissions too")
     p.add_argument("--timeout", type=float, default=None,
                    help="seconds allowed per submission (default: no limit)")
@@ -280,7 +299,8 @@ def _parser():
     p.set_defaults(func=cmd_review)
     p = sub.add_parser("feedback", help="feedback HTML without hidden tests")
     p.add_argument("assignment")
-    p.add_argument("--student", nargs="+", default=None, metavar="ID")
+    p.add_argument("--student", action="append", default=None, metavar="ID",
+                   help="only this student (repeat for more: --student a --student b)")
     p.set_defaults(func=cmd_feedback)
     p = sub.add_parser("report", help="grade report: JSON, HTML, histogram")
     p.add_argument("assignment")
@@ -309,8 +329,15 @@ def _parser():
 def main(argv=None):
     """Run the command line ``argv``; return the exit status (2: usage error)."""
     parser = _parser()
+    argv = sys.argv[1:] if argv is None else list(argv)
     try:
-        args = parser.parse_args(argv)
+        args, extra = parser.parse_known_args(argv)
+        if extra:
+            repeat = sorted(o for o in repeatable_options(parser)
+                            if any(a.split("=")[0] == o for a in argv))
+            hint = (f" (each value needs its own option: {repeat[0]} a {repeat[0]} b)"
+                    if repeat else "")
+            parser.error(f"unrecognized arguments: {' '.join(extra)}{hint}")
     except SystemExit as exit_:  # argparse printed the usage and the error
         return exit_.code
     try:

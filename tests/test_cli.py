@@ -78,10 +78,30 @@ def term(tmp_path_factory):
     (["report"], "required: assignment"),
     (["collect-zip", ASSIGNMENT, "missing.zip"], "no zip file"),
     (["no-such-command"], "invalid choice"),
+    (["autograde", ASSIGNMENT, "--student", "a", "b"],
+     "unrecognized arguments: b (each value needs its own option: --student a --student b)"),
+    (["feedback", ASSIGNMENT, "--student=a", "b"], "its own option: --student a --student b"),
+    (["grade-samples", "--sample", "blank", "correct_compact"], "--sample a --sample b"),
 ])
 def test_does_a_usage_error_say_what_is_wrong_and_exit_2(capsys, argv, phrase):
     assert cli.main(["--root", str(ROOT), *argv]) == 2
     assert phrase in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("command", ["autograde", "feedback"])
+def test_does_a_repeated_student_option_keep_every_student(command):
+    args = cli._parser().parse_args([command, ASSIGNMENT, "--student", "a", "--student", "b"])
+    assert args.student == ["a", "b"]
+    assert cli._parser().parse_args([command, ASSIGNMENT]).student is None
+
+
+def test_does_every_repeatable_option_append():
+    parser = cli._parser()
+    assert {"--student", "--sample"} <= cli.repeatable_options(parser)
+    subparsers = next(a for a in parser._actions if a.dest == "command").choices.values()
+    nargs = [o for p in subparsers for a in p._actions for o in a.option_strings
+             if a.nargs in ("+", "*")]
+    assert nargs == []
 
 
 def test_are_release_and_grade_samples_still_importable_from_the_cli():
@@ -130,7 +150,7 @@ def test_does_autograde_record_a_broken_submission_and_exit_0(term, tmp_path, ca
     broken.mkdir(parents=True)
     (broken / f"{ASSIGNMENT}.ipynb").write_text("not a notebook")
     argv = ["--root", str(scratch), "autograde", ASSIGNMENT, "--workers", "2", "--quiet"]
-    assert cli.main([*argv, "--student", "blank", "broken", "--force"]) == 0
+    assert cli.main([*argv, "--student", "blank", "--student", "broken", "--force"]) == 0
     out = capsys.readouterr().out
     assert "1 graded, 1 failed" in out and "FAILED broken" in out
     status = json.loads((scratch / "coursekit_status" / f"{ASSIGNMENT}.json").read_text())

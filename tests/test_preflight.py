@@ -178,7 +178,7 @@ def test_are_extra_big_and_missing_files_noted(course):
 def test_is_a_deleted_graded_or_locked_cell_put_back_in_its_place(course, grade_id):
     _submit(course[1], [{"op": "delete", "grade_id": grade_id}])
     result, nb = _run(course)
-    assert result["gradable"] and f"deleted graded or read-only cells: {grade_id}" in _notes(
+    assert result["gradable"] and f"deleted graded or read-only cell: {grade_id}" in _notes(
         result)
     assert _ids(nb) == _ids(_release())
 
@@ -209,12 +209,22 @@ def test_is_a_retyped_test_cell_a_code_cell_again(course):
     nbformat.validate(nbformat.from_dict(nb))
 
 
-def test_is_a_renamed_test_cell_a_plain_cell_and_the_test_put_back(course):
+def test_is_a_renamed_test_cell_recognised_by_its_content(course):
     _submit(course[1], [{"op": "set_metadata", "grade_id": "test_a", "key": "grade_id",
                          "value": "mine"}])
     result, nb = _run(course)
-    assert "unknown nbgrader id 'mine'" in _notes(result)
-    assert _ids(nb) == ["intro", "answer", "test_a", None, "part_b", "test_b", "written"]
+    assert "unknown nbgrader id 'mine' is the release's 'test_a'" in _notes(result)
+    assert _ids(nb) == _ids(_release())
+
+
+def test_is_a_renamed_and_rewritten_test_cell_a_plain_cell_and_the_test_put_back(course):
+    _submit(course[1], [{"op": "set_metadata", "grade_id": "test_a", "key": "grade_id",
+                         "value": "mine"}, {"op": "set_source", "grade_id": "mine",
+                                            "source": "pass"}])
+    result, nb = _run(course)
+    assert "unknown nbgrader id 'mine' became a plain cell" in _notes(result)
+    assert "deleted graded or read-only cell: test_a" in _notes(result)
+    assert _ids(nb) == ["intro", "answer", None, "test_a", "part_b", "test_b", "written"]
 
 
 def test_does_an_unexpected_error_become_a_reason_instead_of_raising(course):
@@ -222,3 +232,96 @@ def test_does_an_unexpected_error_become_a_reason_instead_of_raising(course):
     release.unlink()
     result = prepare(folder, "hw", release)
     assert not result["gradable"] and "grade this submission by hand" in result["reason"]
+
+
+def _ran_in_vscode(folder):
+    """What VS Code did to executed notebooks: code cells' and notebook metadata emptied."""
+    _submit(folder, [{"op": "clear_cell_metadata", "cell_type": "code"},
+                     {"op": "notebook_metadata", "value": {}}])
+
+
+def test_are_cells_whose_metadata_an_editor_dropped_found_by_content(course):
+    _ran_in_vscode(course[1])
+    result, nb = _run(course)
+    notes = _notes(result)
+    assert result["gradable"] and _ids(nb) == _ids(_release())
+    assert "3 cells had lost their nbgrader metadata" in notes and "answer, test_a, test_b" in notes
+    assert "deleted" not in notes  # nothing was deleted, nothing runs twice
+    assert nb["metadata"]["kernelspec"]["name"] == "python3" and "names no kernel" in notes
+
+
+def test_is_an_answer_without_metadata_found_by_the_functions_it_defines(course):
+    _submit(course[1], [{"op": "set_source", "grade_id": "answer",
+                         "source": "import math\n\ndef f(x):\n    return 2 * x"},
+                        {"op": "insert", "source": "def f(x):\n    return x", "at": "start"}])
+    _ran_in_vscode(course[1])
+    result, nb = _run(course)
+    assert _ids(nb) == [None, "intro", "answer", "test_a", "part_b", "test_b", "written"]
+    assert "return 2 * x" in nb["cells"][2]["source"]  # the one in the answer's place
+
+
+def test_is_a_test_moved_above_its_answer_put_back_after_it(course):
+    _submit(course[1], [{"op": "move", "grade_id": "test_a", "before": "answer"},
+                        {"op": "insert", "source": "print(f(1))", "at": {"after": "test_a"}}])
+    result, nb = _run(course)
+    assert _ids(nb) == ["intro", "answer", "test_a", None, "part_b", "test_b", "written"]
+    assert "out of the release's order" in _notes(result) and "deleted" not in _notes(result)
+
+
+def test_are_written_answers_without_metadata_matched_by_their_place(course):
+    _submit(course[1], [{"op": "set_source", "grade_id": "written", "source": "Because."}])
+    _submit(course[1], [{"op": "clear_cell_metadata", "cell_type": "all"}])
+    result, nb = _run(course)
+    assert result["gradable"] and _ids(nb) == _ids(_release())
+    assert nb["cells"][-1]["source"] == "Because."
+
+
+def test_is_a_notebook_with_none_of_the_release_cells_not_gradable(course):
+    _, folder = course
+    nb = new_notebook(cells=[new_code_cell("print('my own work')"), new_markdown_cell("# Mine")])
+    nbformat.write(nb, folder / NAME)
+    result, _ = _run(course)
+    assert not result["gradable"] and "copied into a new notebook" in result["reason"]
+
+
+def test_is_a_split_answer_graded_on_the_half_that_defines_the_function(course):
+    _submit(course[1], [{"op": "set_source", "grade_id": "answer",
+                         "source": "import math\n\ndef f(x):\n    return 2 * x"},
+                        {"op": "split", "grade_id": "answer", "at_text": "def f"}])
+    result, nb = _run(course)
+    assert _ids(nb) == ["intro", None, "answer", "test_a", "part_b", "test_b", "written"]
+    assert nb["cells"][2]["source"].startswith("def f") and "appeared 2 times" in _notes(result)
+
+
+@pytest.mark.parametrize("minor", [0, 4])
+def test_is_an_older_nbformat_4_graded_without_ids_or_notes(course, minor):
+    _submit(course[1], [{"op": "nbformat_minor", "minor": minor}])
+    result, nb = _run(course)
+    assert result == {"gradable": True, "notes": [], "reason": None}
+    assert nb["nbformat_minor"] == minor and all("id" not in c for c in nb["cells"])
+
+
+def test_does_a_colab_kernelspec_without_language_need_no_note(course):
+    _submit(course[1], [{"op": "notebook_metadata", "value": {
+        "colab": {"provenance": []}, "kernelspec": {"name": "python3", "display_name": "Python 3"},
+        "language_info": {"name": "python"}, "accelerator": "GPU"}}])
+    result, nb = _run(course)
+    assert result["notes"] == [] and nb["metadata"]["kernelspec"]["language"] == "python"
+
+
+def test_are_4_5_cells_without_ids_given_ids(course):
+    _submit(course[1], [{"op": "drop_ids"}])
+    result, nb = _run(course)
+    assert result["notes"] == [] and len({c["id"] for c in nb["cells"]}) == len(nb["cells"])
+
+
+def test_are_files_nbgrader_writes_never_extra(course):
+    _, folder = course
+    (folder / "submission_secret.txt").write_text("f" * 128)
+    for rel in (".ipynb_checkpoints/hw-checkpoint.ipynb", "feedback/2026-11-26/hw.html",
+                "__pycache__/helpers.cpython-311.pyc"):
+        (folder / rel).parent.mkdir(parents=True, exist_ok=True)
+        (folder / rel).write_text("x")
+    (folder / "mine.txt").write_text("x")
+    result, _ = _run(course)
+    assert [n for n in result["notes"] if "extra" in n] == ["extra files (not graded): mine.txt"]

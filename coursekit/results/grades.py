@@ -85,7 +85,8 @@ def failure_messages(notebook_path):
     """``{grade_id: one-line message}`` for every test cell that failed in a graded notebook.
 
     The message is the error's first line, or ``not answered yet: <function> (...)`` for a
-    stub (:func:`coursekit.results.errors.readable_error`), or what the cell wrote to stderr.
+    stub (:func:`coursekit.results.errors.readable_error`). Output on stderr is output, not a
+    failure (``coursekit.engine.stderr``).
     """
     import nbformat
 
@@ -101,8 +102,5 @@ def failure_messages(notebook_path):
         for output in cell.get("outputs", []):
             if output.output_type == "error":
                 messages[meta["grade_id"]] = readable_error(output, cells)[0]
-                break
-            if output.output_type == "stream" and output.name == "stderr":
-                messages[meta["grade_id"]] = "wrote to stderr: " + output.text.strip()[:200]
                 break
     return messages

@@ -10,19 +10,22 @@ answers and files and overrides them with its own, so that a sample with one mis
 from a correct submission in that mistake only; ``"omit_files": [...]`` drops inherited files
 (a submission without its checkpoint, say).
 
-Broken and tampered submissions: ``"notebook_edits": [...]`` applies edits to the filled
-notebook (:func:`apply_edits`: delete, retype, split or duplicate a cell by ``grade_id``, change
-its nbgrader metadata or source, add a huge output, set another kernelspec, clear every cell,
-downgrade to nbformat 3, duplicate cell ids), and ``"raw_notebook": "<file>"`` ships that file
-of the sample folder, byte for byte, as the notebook (a notebook that is not JSON, say);
-``"submitted_as"`` renames the notebook (a misnamed one) and ``"extra_files": {name: size}``
-adds files of zeros. Such a sample says what grading must report with ``"expected_status"``
-(``"graded"`` or ``"failed"``), ``"expected_reason"`` and ``"expected_notes"`` (substrings).
+Broken, tampered and edited submissions: ``"notebook_edits": [...]`` applies edits to the filled
+notebook (:func:`coursekit.term.edits.apply_edits`: delete, retype, split, duplicate or move a
+cell by ``grade_id``, change its metadata or source, insert cells, add a huge output, set
+another kernelspec, clear every cell, downgrade to nbformat 3 or another 4.x, duplicate or drop
+cell ids, or save as an editor does, :mod:`coursekit.term.editors`), and ``"raw_notebook":
+"<file>"`` ships that file of the sample folder, byte for byte, as the notebook (a notebook that
+is not JSON, say); ``"submitted_as"`` renames the notebook (a misnamed one) and
+``"extra_files": {name: size}`` adds files of zeros. Such a sample says what grading must
+report with ``"expected_status"`` (``"graded"`` or ``"failed"``), ``"expected_reason"`` and
+``"expected_notes"`` (substrings).
 """
 import ast
-import base64
 import json
 from pathlib import Path
+
+from coursekit.term.edits import apply_edits
 
 __all__ = ["read_answers", "fill_notebook", "apply_edits", "sample_contents", "list_samples",
            "load_expected", "answer_in", "write_submission"]
@@ -71,103 +74,6 @@ def fill_notebook(nb, answers):
     if unknown:
         raise ValueError(f"answers define {unknown}, which no answer cell of the notebook "
                          f"defines; rename them to the notebook's functions.")
-    return nb
-
-
-def _index(cells, grade_id):
-    """Position of the cell with nbgrader ``grade_id`` in ``cells``."""
-    for i, cell in enumerate(cells):
-        if cell.get("metadata", {}).get("nbgrader", {}).get("grade_id") == grade_id:
-            return i
-    raise ValueError(f"no cell has grade_id {grade_id!r}; name a cell of the released notebook.")
-
-
-def _huge_output(megabytes, kind):
-    """A stdout text or a PNG image output of about ``megabytes`` MB in the notebook file."""
-    if kind == "image":  # a PNG header and noise, base64 as Jupyter stores images
-        data = b"\x89PNG\r\n\x1a\n" + bytes(range(256)) * (megabytes * 3072)
-        return {"output_type": "display_data", "metadata": {},
-                "data": {"image/png": base64.b64encode(data).decode("ascii")}}
-    return {"output_type": "stream", "name": "stdout",
-            "text": ("x" * 99 + "\n") * (megabytes * 10_000)}
-
-
-def apply_edits(nb, edits):
-    """A copy of ``nb`` (a dict) with ``edits`` applied, as a student or an editor would.
-
-    Each edit is a dict with ``"op"``; cells are named by ``"grade_id"``:
-    ``delete``; ``retype`` (``cell_type``); ``set_metadata`` (``key``, ``value``; a null value
-    deletes the key of the cell's nbgrader metadata); ``set_source`` (``source``); ``split``
-    (into two cells that keep the metadata, as Jupyter's split does, at line ``at``, default
-    half; ``second_source`` replaces the second part); ``duplicate`` (a copy, with ``source``
-    if given, right after it or at the ``"end"``: ``to``); ``huge_output`` (``megabytes``,
-    ``kind`` ``"text"`` or ``"image"``); ``kernelspec`` (``name``, ``language``); ``clear_cells``;
-    ``nbformat3`` (``nbformat.convert`` to version 3); ``duplicate_cell_ids``;
-    ``notebook_metadata`` (``key``, ``value``: the notebook's metadata entry, as an editor or
-    a library leaves it; a null value deletes it).
-
-    Raises:
-        ValueError: an unknown op or a ``grade_id`` no cell has.
-    """
-    nb = json.loads(json.dumps(nb))
-    for edit in edits:
-        op, cells = edit["op"], nb.get("cells", [])
-        if op in ("delete", "retype", "set_metadata", "set_source", "split", "duplicate",
-                  "huge_output"):
-            i = _index(cells, edit["grade_id"])
-            cell = cells[i]
-        if op == "delete":
-            del cells[i]
-        elif op == "retype":
-            cell["cell_type"] = edit.get("cell_type", "markdown")
-            if cell["cell_type"] != "code":
-                cell.pop("outputs", None)
-                cell.pop("execution_count", None)
-        elif op == "set_metadata":
-            meta = cell["metadata"].setdefault("nbgrader", {})
-            if edit.get("value") is None:
-                meta.pop(edit["key"], None)
-            else:
-                meta[edit["key"]] = edit["value"]
-        elif op == "set_source":
-            cell["source"] = edit["source"]
-        elif op == "split":
-            lines = "".join(cell["source"]).splitlines(keepends=True)
-            at = edit.get("at", len(lines) // 2)
-            second = json.loads(json.dumps(cell))
-            cell["source"] = "".join(lines[:at])
-            second["source"] = edit.get("second_source", "".join(lines[at:]))
-            second["id"] = f"{cell.get('id', 'cell')}-2"
-            cells.insert(i + 1, second)
-        elif op == "duplicate":
-            copy = json.loads(json.dumps(cell))
-            copy["id"] = f"{cell.get('id', 'cell')}-copy"
-            copy["source"] = edit.get("source", copy["source"])
-            cells.insert(len(cells) if edit.get("to") == "end" else i + 1, copy)
-        elif op == "huge_output":
-            cell.setdefault("outputs", []).append(
-                _huge_output(int(edit.get("megabytes", 100)), edit.get("kind", "text")))
-        elif op == "kernelspec":
-            nb["metadata"]["kernelspec"] = {"name": edit["name"], "language": edit["language"],
-                                            "display_name": edit.get("display_name", edit["name"])}
-            nb["metadata"]["language_info"] = {"name": edit["language"]}
-        elif op == "clear_cells":
-            nb["cells"] = []
-        elif op == "nbformat3":
-            import nbformat
-
-            nb = json.loads(json.dumps(nbformat.convert(
-                nbformat.reads(json.dumps(nb), as_version=nbformat.NO_CONVERT), 3)))
-        elif op == "notebook_metadata":
-            if edit.get("value") is None:
-                nb["metadata"].pop(edit["key"], None)
-            else:
-                nb["metadata"][edit["key"]] = edit["value"]
-        elif op == "duplicate_cell_ids":
-            for cell in cells:
-                cell["id"] = "same-id"
-        else:
-            raise ValueError(f"unknown notebook edit {op!r}; see coursekit.term.samples.apply_edits.")
     return nb
 
 

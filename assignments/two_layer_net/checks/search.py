@@ -6,6 +6,8 @@ import torch
 from coursekit.hidden import with_globals
 from usefuns.utils import get_device
 
+from .hints import hint_for
+
 __all__ = ["check_search_params", "check_find_best_net"]
 
 _NAMES = ("learning_rates", "hidden_sizes", "regularization_strengths", "learning_rate_decays")
@@ -18,8 +20,10 @@ def _call(name, fn, *args):
         raise
     except Exception as err:  # the student's code failed: one line, no traceback
         text = str(err).strip().splitlines()
+        hint = hint_for(type(err).__name__, text[0] if text else "")
         raise AssertionError(f"{name} raised {type(err).__name__}"
-                             f"{': ' + text[0] if text else ''}") from None
+                             f"{': ' + text[0] if text else ''}"
+                             f"{'; hint: ' + hint if hint else ''}") from None
 
 
 def check_search_params(nn_get_search_params, max_combinations):

@@ -5,12 +5,21 @@ process; under plain ``nbgrader autograde`` (or an instructor's own run of the s
 they run in the kernel beside the student's code, so the functions the comparisons rely on are
 bound privately at import, before any answer runs: a later ``torch.allclose = ...`` does not
 change a verdict. Letters: N samples, D inputs, H hidden units, C classes.
+
+One bug costs its points once: a check calls the function it tests with stand-ins for the other
+student functions it would call (``swaps``, through ``coursekit.hidden.with_globals``), and when
+the error comes from another student function all the same (one the tested function calls on
+its own), the message says that the function could not be tested and why.
 """
 import math
+from pathlib import Path
 
 import torch
 
+from coursekit.hidden import with_globals
 from usefuns.utils import get_device, set_deterministic
+
+from .hints import hint_for
 
 # Private references, taken before any student code can replace them.
 _Tensor, _TB = torch.Tensor, torch._C.TensorBase
@@ -91,9 +100,30 @@ _DEVICE_MIX = ("same device", "expected object of device type", "indices should 
                "expected all tensors to be on")
 
 
+# The functions students write; a check names the one it tests, the others are stand-ins.
+STUDENT_FUNCTIONS = ("nn_forward_pass", "nn_forward_backward", "nn_train", "nn_predict",
+                     "nn_get_search_params", "find_best_net")
+_HERE = Path(__file__).resolve().parent
+_INSTRUCTOR = (str(_HERE), str(_HERE.parent / "reference.py"))  # not the student's frames
+
+
+def _raised_in(err, name):
+    """The student function other than ``name`` whose frame raised ``err``, or None."""
+    tb, found = err.__traceback__, None
+    while tb is not None:
+        code = tb.tb_frame.f_code
+        if code.co_name in STUDENT_FUNCTIONS and not code.co_filename.startswith(_INSTRUCTOR):
+            found = code.co_name
+        tb = tb.tb_next
+    return found if found != name else None
+
+
 def _error_message(name, err, device):
     """One line that turns an exception raised by the student's code into advice."""
     kind, text = _type(err).__name__, _one_line(err)[:200]
+    inner = _raised_in(err, name)
+    if inner is not None:  # another function's error: say so, not under this one's name
+        return f"{name} could not be tested: {_error_message(inner, err, device)}"
     low = text.lower()
     if _isinstance(err, NotImplementedError):
         return (f"{name} raised NotImplementedError: the answer is still the stub; replace "
@@ -107,14 +137,24 @@ def _error_message(name, err, device):
     if "device-side assert" in low:
         return (f"{name} triggered a CUDA device-side assert (usually an index out of range); "
                 f"restart the kernel and run your code on the CPU to see the error")
-    return f"{name} raised {kind}: {text}" if text else f"{name} raised {kind}"
+    hint = hint_for(kind, text)
+    said = f"{name} raised {kind}: {text}" if text else f"{name} raised {kind}"
+    return f"{said}; hint: {hint}" if hint else said
 
 
-def _invoke(name, fn, device, *args, **kwargs):
+def _call(fn, swaps, *args, **kwargs):
+    """``fn(*args, **kwargs)`` with the globals ``swaps`` replaced for the call (stand-ins for
+    the other student functions it calls), wherever ``fn`` runs."""
+    if swaps and (hasattr(fn, "with_globals") or hasattr(fn, "__globals__")):
+        return with_globals(fn, swaps, *args, **kwargs)
+    return fn(*args, **kwargs)
+
+
+def _invoke(name, fn, device, *args, swaps=None, **kwargs):
     if not _callable(fn):
         _fail(f"{name} is not a function: run the cell that defines it")
     try:
-        return fn(*args, **kwargs)
+        return _call(fn, swaps, *args, **kwargs)
     except Exception as err:  # the student's bug, reported below without a chained traceback
         message = _error_message(name, err, device)
     _fail(message)
@@ -140,14 +180,15 @@ def _check_unchanged(name, given, kept):
             _fail(f"{name} changed its input {k} in place: compute new tensors instead")
 
 
-def _fb(fn, device, params, X, y, reg):
-    """Run ``nn_forward_backward`` with labels (on a CPU copy first) and unpack (loss, grads)."""
+def _fb(fn, device, params, X, y, reg, swaps=None):
+    """Run ``nn_forward_backward`` with labels (on a CPU copy first) and unpack (loss, grads);
+    ``swaps``: stand-ins for the functions it calls (the reference forward pass)."""
     name = "nn_forward_backward"
     if device.type != "cpu":
         _invoke(name, fn, _CPU, _move(params, _CPU, None), _move(X, _CPU, None),
-                y=_move(y, _CPU, None), reg=reg)
+                y=_move(y, _CPU, None), reg=reg, swaps=swaps)
     kept = {**_move(params, device, None), "X": _move(X, device, None)}
-    out = _invoke(name, fn, device, params, X, y=y, reg=reg)
+    out = _invoke(name, fn, device, params, X, y=y, reg=reg, swaps=swaps)
     _check_unchanged(name, {**params, "X": X}, kept)
     if not (_isinstance(out, (_tuple, _list)) and _len(out) == 2):
         _fail(f"{name} must return (loss, grads) when y is given; it returned {_describe(out)}")

@@ -1,0 +1,1 @@
+"""Sample answers 'editor_jupyterlab3': the answers and files of correct_compact (based_on); what the editor did is in expected.json."""

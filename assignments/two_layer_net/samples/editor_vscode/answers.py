@@ -1,0 +1,1 @@
+"""Sample answers 'editor_vscode': the answers and files of correct_compact (based_on); what the editor did is in expected.json."""
