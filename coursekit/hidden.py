@@ -23,7 +23,7 @@ import sys
 
 from coursekit.course import find_course_root
 
-__all__ = ["load_checks", "with_globals", "watched", "student_code"]
+__all__ = ["load_checks", "with_globals", "watched", "watched_with", "student_code"]
 
 
 def load_checks(assignment_id, module="checks"):
@@ -71,31 +71,29 @@ def load_module(path, name):
 
 def with_globals(fn, names, *args, **kwargs):
     """``fn(*args, **kwargs)`` with the globals ``names`` (``{name: object}``) replaced for the
-    call's duration; a grader's stand-in does it in the child (classes there become stand-ins
-    whose methods call back into the grader)."""
-    if hasattr(fn, "with_globals"):
-        return fn.with_globals(names, *args, **kwargs)
-    namespace = fn.__globals__
-    missing = object()
-    saved = {name: namespace.get(name, missing) for name in names}
-    namespace.update(names)
-    try:
-        return fn(*args, **kwargs)
-    finally:
-        for name, value in saved.items():
-            if value is missing:
-                namespace.pop(name, None)
-            else:
-                namespace[name] = value
+    call's duration (``usefuns.testing.with_stand_ins``, which the visible tests use too); a
+    grader's stand-in does it in the child (classes there become stand-ins whose methods call
+    back into the grader)."""
+    from usefuns.testing import with_stand_ins
+
+    return with_stand_ins(fn, names, *args, **kwargs)
 
 
 def watched(fn, *args, **kwargs):
     """``coursekit.isolation.watch.watch(fn, ...)``, next to the student's code."""
-    if hasattr(fn, "watched"):
-        return fn.watched(*args, **kwargs)
-    from coursekit.isolation.watch import watch
+    return watched_with(fn, {}, *args, **kwargs)
 
-    return watch(fn, *args, **kwargs)
+
+def watched_with(fn, names, *args, **kwargs):
+    """:func:`watched` with the globals ``names`` replaced for the call (see
+    :func:`with_globals`)."""
+    if hasattr(fn, "watched_with"):
+        return fn.watched_with(names, *args, **kwargs)
+    from coursekit.isolation.watch import watch
+    from usefuns.testing import swapped_globals
+
+    with swapped_globals(fn, names):
+        return watch(fn, *args, **kwargs)
 
 
 def student_code(fn):

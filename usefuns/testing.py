@@ -12,7 +12,33 @@ under the tested function's name.
 Both work where the grader runs the tests itself too: a function object that offers
 ``with_globals`` (the grader's stand-in for a student function) is asked to do the swap.
 """
-__all__ = ["with_stand_ins", "call_tested"]
+from contextlib import contextmanager
+
+__all__ = ["with_stand_ins", "swapped_globals", "call_tested"]
+
+
+@contextmanager
+def swapped_globals(fn, names):
+    """Within the block, the names in ``names`` (``{name: object}``) of ``fn``'s module (the
+    notebook) are replaced; afterwards they are put back (or removed if they were absent).
+
+    Raises:
+        TypeError: ``fn`` is not a function defined in Python (it has no globals to replace).
+    """
+    namespace = getattr(fn, "__globals__", None)
+    if not isinstance(namespace, dict):
+        raise TypeError(f"{fn!r} is not a Python function: define it with def in its cell")
+    missing = object()
+    saved = {name: namespace.get(name, missing) for name in names}
+    namespace.update(names)
+    try:
+        yield
+    finally:
+        for name, value in saved.items():
+            if value is missing:
+                namespace.pop(name, None)
+            else:
+                namespace[name] = value
 
 
 def with_stand_ins(fn, stand_ins, *args, **kwargs):
@@ -24,20 +50,8 @@ def with_stand_ins(fn, stand_ins, *args, **kwargs):
     """
     if hasattr(fn, "with_globals"):
         return fn.with_globals(dict(stand_ins), *args, **kwargs)
-    namespace = getattr(fn, "__globals__", None)
-    if not isinstance(namespace, dict):
-        raise TypeError(f"{fn!r} is not a Python function: define it with def in its cell")
-    missing = object()
-    saved = {name: namespace.get(name, missing) for name in stand_ins}
-    namespace.update(stand_ins)
-    try:
+    with swapped_globals(fn, stand_ins):
         return fn(*args, **kwargs)
-    finally:
-        for name, value in saved.items():
-            if value is missing:
-                namespace.pop(name, None)
-            else:
-                namespace[name] = value
 
 
 def _failed_inside(err, fn):

@@ -1,14 +1,15 @@
 """Backpropagation by hand, vectorised: no autograd, no loop over the samples.
 
 Read first, then watched. The source that ``nn_forward_backward`` can reach (its own and every
-helper it calls) must not name autograd, must not do what the grader cannot follow (``eval``,
-``getattr`` with a computed name, ``sys``...: fail closed) and must not loop over the data;
-then the function runs watched (``coursekit.hidden.watched``): autograd blocked, torch
-operations counted at N = 8 and N = 128. The source decides what the watch cannot: under
+helper it calls, but not ``nn_forward_pass``: the reference stands in for it, so a bug there
+costs only the forward tests) must not name autograd, must not do what the grader cannot follow
+(``eval``, ``getattr`` with a computed name, ``inspect``...: fail closed) and must not loop over
+the data; then the function runs watched (``coursekit.hidden.watched_with``): autograd blocked,
+torch operations counted at N = 8 and N = 128. The source decides what the watch cannot: under
 ``coursekit autograde`` the watch happens next to the student's code, so its figures can only
 make the check fail.
 """
-from coursekit.hidden import student_code, watched
+from coursekit.hidden import student_code, watched_with
 
 from .cases import _BACKPROP_CASES, FORWARD_STAND_IN
 from .support import (_F64, _KEYS, _describe, _dict, _fail, _fb, _grad_of, _invoke, _is_tensor,
@@ -28,40 +29,22 @@ def _read(entry, code):
     """Fail on what the source of ``entry`` shows: autograd, code the grader cannot follow,
     data loops (``entry`` is the function's own name, ``nn_forward_backward`` in a notebook)."""
     name = "nn_forward_backward"
-    if not code.reach(entry):
+    skip = tuple(FORWARD_STAND_IN)  # the reference stands in for the forward pass
+    if not code.reach(entry, skip):
         _fail(f"{name}: its source could not be read, so backpropagation by hand cannot be "
               f"confirmed: define it in its answer cell")
     found = code.mentions(entry, attributes=AUTOGRAD_ATTRIBUTES, names=AUTOGRAD_NAMES,
-                          strings=AUTOGRAD_STRINGS, modules=AUTOGRAD_MODULES)
+                          strings=AUTOGRAD_STRINGS, modules=AUTOGRAD_MODULES, exclude=skip)
     if found:
         _fail(f"{name} uses autograd ({found[0]}): write the backward pass by hand")
-    tricks = code.reflective(entry)
+    tricks = code.reflective(entry, skip)
     if tricks:
         _fail(f"{name} cannot be confirmed to backpropagate by hand: it uses {tricks[0]}, "
               f"which the grader cannot follow; write it with plain torch operations")
-    loops = code.loops_over_data(entry)
+    loops = code.loops_over_data(entry, skip)
     if loops:
         _fail(f"{name} loops over the samples in Python ({loops[0]}); vectorise it — note "
               f"that Python's sum() over a tensor is such a loop, use torch.sum")
-
-
-def _watched(fn, *args, **kwargs):
-    """``watched(fn, ...)`` with the reference forward pass in place of the student's where
-    ``fn`` runs in this process (a grader's stand-in runs the student's own for now)."""
-    namespace = getattr(fn, "__globals__", None)
-    if hasattr(fn, "watched") or not isinstance(namespace, dict):
-        return watched(fn, *args, **kwargs)
-    missing = object()
-    saved = {k: namespace.get(k, missing) for k in FORWARD_STAND_IN}
-    namespace.update(FORWARD_STAND_IN)
-    try:
-        return watched(fn, *args, **kwargs)
-    finally:
-        for k, value in saved.items():
-            if value is missing:
-                namespace.pop(k, None)
-            else:
-                namespace[k] = value
 
 
 def check_backprop(nn_forward_backward, device=None):
@@ -76,7 +59,8 @@ def check_backprop(nn_forward_backward, device=None):
     counts = []
     for case in _BACKPROP_CASES:
         params, X, y = (_move(case[k], device, _F64) for k in ("params", "X", "y"))
-        run = _invoke(name, _watched, device, nn_forward_backward, params, X, y=y, reg=0.1)
+        run = _invoke(name, watched_with, device, nn_forward_backward, FORWARD_STAND_IN, params,
+                      X, y=y, reg=0.1)
         if run.autograd:
             _fail(autograd.format(f"it calls {run.autograd[0]}"))
         if run.grad_outputs:

@@ -102,9 +102,10 @@ class StudentCode:
                     continue
         return cls(sources)
 
-    def reach(self, name):
-        """The definitions ``name``'s code can reach, its own first; [] if it is not defined."""
-        seen, order, todo = set(), [], [name]
+    def reach(self, name, exclude=()):
+        """The definitions ``name``'s code can reach, its own first; [] if it is not defined.
+        Names in ``exclude`` are not followed (a check replaces them with stand-ins)."""
+        seen, order, todo = set(exclude) - {name}, [], [name]
         while todo:
             current = todo.pop(0)
             definition = self.definitions.get(current)
@@ -129,11 +130,11 @@ class StudentCode:
         found = sorted(set(found), key=lambda f: (f[0], f[1], f[2]))
         return [f"{what} at line {line} of {label}" for label, line, what in found]
 
-    def mentions(self, name, *, attributes=(), names=(), strings=(), modules=()):
+    def mentions(self, name, *, attributes=(), names=(), strings=(), modules=(), exclude=()):
         """Where the code ``name`` reaches uses one of these attributes, names, string
         constants or imported modules (a module matches with its submodules)."""
         found = []
-        for definition in self.reach(name):
+        for definition in self.reach(name, exclude):
             for node in ast.walk(definition.node):
                 what = None
                 if isinstance(node, ast.Attribute) and node.attr in attributes:
@@ -153,10 +154,10 @@ class StudentCode:
                     found.append(self._where(definition, node, what[:60]))
         return self._sorted(found)
 
-    def reflective(self, name):
+    def reflective(self, name, exclude=()):
         """Where the code ``name`` reaches does what static reading cannot follow."""
         found = []
-        for definition in self.reach(name):
+        for definition in self.reach(name, exclude):
             for node in ast.walk(definition.node):
                 what = None
                 if isinstance(node, ast.Name) and node.id in REFLECTIVE_NAMES:
@@ -176,12 +177,12 @@ class StudentCode:
                     found.append(self._where(definition, node, what[:60]))
         return self._sorted(found)
 
-    def loops_over_data(self, name):
+    def loops_over_data(self, name, exclude=()):
         """``while`` loops, and loops or iterating built-ins whose iterable depends on a data
         argument of the function it is in (every argument but the first, the parameters) or
         on a size (``range(N)``, ``len(...)``, ``.shape``)."""
         found = []
-        for definition in self.reach(name):
+        for definition in self.reach(name, exclude):
             for function in ast.walk(definition.node):
                 if not isinstance(function, (ast.FunctionDef, ast.AsyncFunctionDef)):
                     continue

@@ -271,8 +271,8 @@ class StudentFunction:
     """A stand-in for the student's function ``name`` that runs it in the child.
 
     Besides calling it, the checks' helpers (``coursekit.hidden``) use ``watched`` (operations
-    counted, autograd blocked), ``with_globals`` (names of its namespace replaced for one call)
-    and ``code`` (the source the grader read, for static checks).
+    counted, autograd blocked), ``with_globals`` (names of its namespace replaced for one call),
+    ``watched_with`` (both) and ``code`` (the source the grader read, for static checks).
     """
 
     def __init__(self, child, name, code):
@@ -282,9 +282,12 @@ class StudentFunction:
         return self.child.call(self.__name__, args, kwargs)[0]
 
     def watched(self, *args, **kwargs):
+        return self.watched_with({}, *args, **kwargs)
+
+    def watched_with(self, names, *args, **kwargs):
         from coursekit.isolation.watch import Watched
 
-        value, report = self.child.call(self.__name__, args, kwargs, watch=True)
+        value, report = self.child.call(self.__name__, args, kwargs, watch=True, swaps=names)
         report = report or {}
         return Watched(value, int(report.get("operations", 0)),
                        tuple(str(a) for a in report.get("autograd", [])),
