@@ -39,8 +39,8 @@ step() {  # step NAME SECONDS COMMAND...: run with a time limit, log to $OUT/NAM
 } | tee "$OUT/machine.txt"
 if [ "$PART" != bench ]; then
   step fast 100 python3 -m pytest -m "not slow" -q -p no:cacheprovider -o addopts="--strict-markers -ra"
-  step nbval 90 python3 -m pytest tests/test_notebook.py -q -p no:cacheprovider
-  step samples 300 python3 -m pytest tests/test_autograde.py tests/test_security.py -q -p no:cacheprovider
+  step nbval 90 python3 -m pytest tests/system/test_notebook.py -q -p no:cacheprovider
+  step samples 300 python3 -m pytest tests/system/test_autograde.py tests/system/test_security.py -q -p no:cacheprovider
 fi
 if [ "$PART" != tests ]; then
   step bench_notebook 90 python3 bench/notebook.py --runs 1

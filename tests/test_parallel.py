@@ -25,8 +25,22 @@ from coursekit import cli, course
 from coursekit.isolation import forkserver
 from coursekit.results import grades as grading
 from coursekit.term import samples
-from coursekit.parallel import (_gpu_env, _task_env, autograde_batch, grade_submission,
-                                status_path)
+from coursekit.course.course import Course
+from coursekit.engine import workspace
+from coursekit.engine.execute import task_env
+from coursekit.engine.job import GradingSettings, Job, Placement
+from coursekit.engine.pipeline import grade
+from coursekit.isolation.settings import SandboxLimits
+from coursekit.parallel import BatchOptions, autograde_batch, gpu_env
+
+
+def status_path(course_root, assignment_id):
+    return Course(course_root).status(assignment_id).path
+
+
+def batch(course_root, workers=None, **options):
+    return autograde_batch(course_root, ASSIGNMENT, BatchOptions(workers=workers,
+                                                                 progress=False, **options))
 
 SUBSET = ["correct_compact", "blank", "reg_factor_one", "sgd_rebinds"]
 DASK = Path(sys.executable).parent / "dask"
@@ -53,18 +67,33 @@ def gradebook_dump(course_root):
 def normalised(path, course_root):
     """A graded notebook without run times, with each cell's stream outputs joined (their
     chunking depends on timing), with the course folder (in tracebacks) named COURSE, and
-    with tracebacks cut to their last line: in the sandbox a traceback cannot quote the
-    hidden-test modules' source (unreadable there), serial nbgrader's does."""
+    errors cut to their name and message. A hidden test cell is compared by what it says:
+    serial nbgrader runs the check in the kernel, coursekit in the grader, which writes the
+    same message (and what the check printed) into the cell whose hidden region the kernel
+    ran as a placeholder; the kernel's partial-credit value and the grader's decision
+    metadata are bookkeeping of each."""
+    from coursekit.engine.outside import BEGIN, HiddenTestsOutside, placeholder_regions
+
     text = Path(path).read_text().replace(json.dumps(str(Path(course_root).resolve()))[1:-1],
                                           "COURSE")
     nb = json.loads(text)
+    nb["metadata"].get("coursekit", {}).pop("decision", None)
+    if not nb["metadata"].get("coursekit", True):
+        nb["metadata"].pop("coursekit")
+    placeholder = HiddenTestsOutside.class_traits()["placeholder"].default_value
     for cell in nb["cells"]:
         cell.get("metadata", {}).pop("execution", None)
+        source = "".join(cell.get("source", ""))
+        hidden = BEGIN in source
+        if hidden:
+            cell["source"] = placeholder_regions(source, placeholder)
         outputs = []
         for out in cell.get("outputs", []):
             out = dict(out)
             if out["output_type"] == "error":
-                out["traceback"] = out["traceback"][-1:]
+                out = {"output_type": "error", "ename": out["ename"], "evalue": out["evalue"]}
+            if hidden and out["output_type"] == "execute_result":
+                continue
             if out["output_type"] == "stream":
                 out["text"] = "".join(out["text"]) if isinstance(out["text"], list) else out["text"]
                 if outputs and outputs[-1].get("name") == out["name"]:
@@ -166,7 +195,7 @@ def parallel_course(base_course):
     """The base course graded by ``autograde_batch`` on an embedded 2-worker LocalCluster."""
     parallel = base_course.parent / "parallel"
     shutil.copytree(base_course, parallel)
-    return parallel, autograde_batch(parallel, ASSIGNMENT, workers=2, progress=False)
+    return parallel, batch(parallel, workers=2)
 
 
 def copy_of(course_root, dest):
@@ -177,26 +206,26 @@ def copy_of(course_root, dest):
 # ---------------------------------------------------------------- fast tests
 
 def test_does_each_local_worker_get_its_own_gpu_or_a_share_of_one():
-    env = _gpu_env(["0", "1", "2"], 2)
+    env = gpu_env(["0", "1", "2"], 2)
     assert env["0"] == {"USEFUNS_DEVICE": "cuda:0", "USEFUNS_CUDA_MEMORY_FRACTION": "0.450"}
     assert env["1"] == {"USEFUNS_DEVICE": "cuda:1"}
     assert env["2"]["USEFUNS_DEVICE"] == "cuda:0"
-    assert _gpu_env(["0", "1"], 0) == {}
-    assert _gpu_env(["tcp://10.0.0.1:4000"], 2) == {}  # unnamed workers keep their own env
+    assert gpu_env(["0", "1"], 0) == {}
+    assert gpu_env(["tcp://10.0.0.1:4000"], 2) == {}  # unnamed workers keep their own env
 
 
 def test_do_tasks_split_the_cores_between_the_workers_of_a_host():
     cores = len(os.sched_getaffinity(0))
-    env = _task_env({"slots": {"tcp://127.0.0.1": 2}}, "0", "tcp://127.0.0.1")
+    env = task_env(Placement(slots={"tcp://127.0.0.1": 2}), "0", "tcp://127.0.0.1")
     assert env["OMP_NUM_THREADS"] == env["MKL_NUM_THREADS"] == str(max(1, cores // 2))
-    crowded = _task_env({"slots": {"h": 10 * cores}}, "0", "h")
+    crowded = task_env(Placement(slots={"h": 10 * cores}), "0", "h")
     assert crowded["OMP_NUM_THREADS"] == "1"
 
 
 def test_does_a_task_report_garbage_input_instead_of_raising():
-    result = grade_submission(b"not a tar", b"", b"", ASSIGNMENT, "nobody")
-    assert result["ok"] is False and "ReadError" in result["reason"]
-    assert result["seconds"] >= 0 and result["files"] == {}
+    result = grade(Job(ASSIGNMENT, "nobody", b"not a tar", b"", b"", GradingSettings()))
+    assert result.status == "failed" and result.reason.startswith("prepare: ReadError")
+    assert result.seconds >= 0 and result.files == {}
 
 
 def test_does_an_unreleased_course_raise_and_say_how_to_fix_it(tmp_path):
@@ -205,6 +234,30 @@ def test_does_an_unreleased_course_raise_and_say_how_to_fix_it(tmp_path):
 
 
 # ---------------------------------------------------------------- slow: real nbgrader
+
+@pytest.mark.slow
+def test_does_a_failure_in_any_stage_fail_only_its_submission(base_course, tmp_path):
+    """Fault injection: one submission per stage fails there; the others are graded, and
+    every submission has its status and is in the report."""
+    from coursekit.engine.job import STAGES
+    from coursekit.results.report import build_report
+
+    faulty = copy_of(base_course, tmp_path / "faulty")
+    stages = [*STAGES, "record"]
+    for stage in stages:
+        shutil.copytree(faulty / "submitted" / "blank", faulty / "submitted" / f"fault_{stage}")
+    settings = GradingSettings(sandbox=Course(faulty).sandbox_limits(),
+                               faults={f"fault_{stage}": stage for stage in stages})
+    run = autograde_batch(faulty, ASSIGNMENT, BatchOptions(workers=2, progress=False), settings)
+    for stage in stages:
+        entry = run[f"fault_{stage}"]
+        assert entry["status"] == "failed", (stage, entry)
+        assert entry["reason"].startswith(f"{stage}: FaultInjected"), entry["reason"]
+    assert {run[s]["status"] for s in SUBSET} == {"graded"}
+    rows = {row["student"]: row["status"] for row in build_report(faulty, ASSIGNMENT)[
+        "submissions"]}
+    assert {s: rows[s] for s in run} == {s: e["status"] for s, e in run.items()}
+
 
 @pytest.mark.slow
 def test_does_parallel_grading_equal_serial_nbgrader_cell_by_cell(serial_course,
@@ -223,8 +276,8 @@ def test_does_parallel_grading_equal_serial_nbgrader_cell_by_cell(serial_course,
 @pytest.mark.slow
 def test_do_warm_kernels_grade_exactly_as_serial_nbgrader(base_course, serial_course, tmp_path):
     warm = copy_of(base_course, tmp_path / "warm")
-    run = autograde_batch(warm, ASSIGNMENT, workers=2, progress=False,
-                          sandbox={"enabled": False, "verify": False})
+    run = autograde_batch(warm, ASSIGNMENT, BatchOptions(workers=2, progress=False),
+                          GradingSettings(sandbox=SandboxLimits(enabled=False)))
     assert {s: (e["status"], e["kernels"]) for s, e in run.items()} == {
         s: ("graded", "warm") for s in SUBSET}
     assert_same_grading(serial_course, warm, SUBSET)
@@ -235,15 +288,15 @@ def test_does_a_rerun_skip_graded_students_and_regrade_only_what_is_missing(para
                                                                            tmp_path):
     rerun = copy_of(parallel_course[0], tmp_path / "rerun")
     with pytest.raises(ValueError, match="no submitted"):
-        autograde_batch(rerun, ASSIGNMENT, students=["ghost"])
+        batch(rerun, students=("ghost",))
     before = gradebook_dump(rerun)
-    run = autograde_batch(rerun, ASSIGNMENT, workers=1, progress=False)
+    run = batch(rerun, workers=1)
     assert {e["status"] for e in run.values()} == {"skipped"}
     assert gradebook_dump(rerun) == before
     assert json.loads(status_path(rerun, ASSIGNMENT).read_text()) == parallel_course[1]
 
     shutil.rmtree(rerun / "autograded" / "blank")  # graded before, but its notebook is gone
-    run = autograde_batch(rerun, ASSIGNMENT, workers=1, progress=False)
+    run = batch(rerun, workers=1)
     assert run["blank"]["status"] == "graded"
     assert {run[s]["status"] for s in SUBSET if s != "blank"} == {"skipped"}
     assert gradebook_dump(rerun) == before
@@ -267,7 +320,7 @@ def test_is_a_broken_submission_recorded_as_failed_without_stopping_the_others(b
     answer.source = "import os\nos._exit(1)  # the kernel dies\n" + answer.source
     nbformat.write(nb, dies / f"{ASSIGNMENT}.ipynb")
 
-    run = autograde_batch(broken, ASSIGNMENT, workers=2, progress=False)
+    run = batch(broken, workers=2)
     assert run["not_json"]["status"] == "failed"
     assert "not valid JSON" in run["not_json"]["reason"]
     # the kernel that dies costs only its cell (coursekit.engine.recovering), and the status says so
@@ -282,20 +335,17 @@ def test_is_a_broken_submission_recorded_as_failed_without_stopping_the_others(b
 @pytest.mark.slow
 @pytest.mark.parametrize("lean", [True, False])
 def test_is_a_submission_that_runs_too_long_stopped_and_reported(base_course, lean):
-    from coursekit import parallel
-
-    root = base_course
-    course_tar = parallel._pack([root / "nbgrader_config.py", root / "source" / ASSIGNMENT,
-                                 root / "assignments" / ASSIGNMENT], root)
-    submission = parallel._pack([root / "submitted" / "blank" / ASSIGNMENT],
-                                root / "submitted" / "blank")
+    course_tar = workspace.pack_course(Course(base_course), ASSIGNMENT)
+    submission = workspace.pack([base_course / "submitted" / "blank" / ASSIGNMENT],
+                                base_course / "submitted" / "blank")
+    settings = GradingSettings(timeout=3, lean=lean)
     try:
-        result = grade_submission(course_tar, (root / "gradebook.db").read_bytes(), submission,
-                                  ASSIGNMENT, "blank", timeout=3, lean=lean)
+        result = grade(Job(ASSIGNMENT, "blank", course_tar,
+                           (base_course / "gradebook.db").read_bytes(), submission, settings))
     finally:
         forkserver.stop()  # the task started its fork servers in the pytest process
-    assert result["ok"] is False and "timed out after 3" in result["reason"]
-    assert result["seconds"] < 60
+    assert result.status == "failed" and "timed out after 3" in result.reason
+    assert result.seconds < 60
 
 
 @pytest.mark.slow
@@ -309,7 +359,7 @@ def test_does_killing_a_worker_mid_batch_lose_nothing(base_course, serial_course
     with dask_cluster(2, logs, scheduler_env=env) as (address, workers, client):
         outcome = {}
         batch = threading.Thread(target=lambda: outcome.update(
-            run=autograde_batch(killed, ASSIGNMENT, scheduler=address, progress=False)))
+            run=batch(killed, scheduler=address)))
         batch.start()
         names = {str(info["name"]): addr
                  for addr, info in client.scheduler_info()["workers"].items()}
@@ -328,7 +378,7 @@ def test_does_killing_a_worker_mid_batch_lose_nothing(base_course, serial_course
             assert "KilledWorker" in entry["reason"], entry
         assert all(e["status"] == "graded" for s, e in run.items() if s not in failed)
 
-        rerun = autograde_batch(killed, ASSIGNMENT, scheduler=address, progress=False)
+        rerun = batch(killed, scheduler=address)
     assert {s: rerun[s]["status"] for s in failed} == {s: "graded" for s in failed}
     assert {rerun[s]["status"] for s in SUBSET if s not in failed} == {"skipped"}
     saved = json.loads(status_path(killed, ASSIGNMENT).read_text())

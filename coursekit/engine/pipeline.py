@@ -159,6 +159,9 @@ def grade(job):
         result.status = "failed"
         result.reason = f"{run.stage}: {type(err).__name__}: {' '.join(str(err).split())[:300]}"
         result.files = {}
+        import traceback
+
+        result.log = "\n".join([result.log, traceback.format_exc()[-4000:]]).strip()
     finally:
         shutil.rmtree(course, ignore_errors=True)
         result.seconds = round(time.perf_counter() - start, 3)

@@ -106,7 +106,9 @@ def bwrap_command(*, readable, writable, work_source, scratch_size, gpu=True,
                "--unshare-cgroup-try"] if as_root else ["--unshare-all"]
     args = ["bwrap", *unshare, "--die-with-parent", "--new-session",
             "--proc", "/proc", "--dev", "/dev",
-            "--perms", "1777", "--size", str(scratch_size), "--tmpfs", "/tmp"]
+            "--perms", "1777", "--size", str(scratch_size), "--tmpfs", "/tmp",
+            # POSIX shared memory and semaphores (joblib, torch's DataLoader): a capped tmpfs
+            "--perms", "1777", "--size", str(scratch_size), "--tmpfs", "/dev/shm"]
     if as_root:  # the launcher copies the submission into /tmp, hands it to the kernel's uid
         args += ["--cap-add", "CAP_CHOWN", "--cap-add", "CAP_SETUID", "--cap-add", "CAP_SETGID"]
     for system in ("/usr", "/bin", "/sbin", "/lib", "/lib32", "/lib64", "/etc"):

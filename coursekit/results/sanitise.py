@@ -2,7 +2,7 @@
 
 nbconvert fails a whole page on metadata that Jupyter itself tolerates, and then nbgrader
 writes no feedback for that student. Each rule below is a class of such metadata, found in the
-issue trackers of nbconvert and ipywidgets and reproduced in ``tests/test_sanitise.py``:
+issue trackers of nbconvert and ipywidgets and reproduced in ``tests/results/test_sanitise.py``:
 
 * ``metadata.widgets`` in any shape (ipywidgets leaves it without its ``state`` key or its
   ``application/vnd.jupyter.widget-state+json`` entry; GitHub refuses such notebooks too):

@@ -11,7 +11,7 @@
 __all__ = ["THRESHOLD", "code", "compare", "fingerprint", "run", "section", "tokens"]
 
 # Flag pairs from this score (the default of --threshold). Measured (README "Copy detection",
-# tests/test_similarity.py, bench/similarity.py): the three honest correct samples score at
+# tests/similarity/test_similarity.py, bench/similarity.py): the three honest correct samples score at
 # most 0.29 with each other (find_best_net; 0.21 overall), correct_compact's
 # nn_forward_backward 0.54 against reference.py, which it was written from; disguised copies
 # (correct_copy_disguised, 1,551 random ones) 1.00. 0.6 leaves room for copies edited after.

@@ -6,7 +6,8 @@ must come before an edit that drops its metadata (``editor``, ``clear_cell_metad
 
 Cells: ``delete``; ``retype`` (``cell_type``); ``set_metadata`` (``key``, ``value``; a null
 value deletes the key of the cell's nbgrader metadata); ``set_cell_metadata`` (``key``,
-``value`` of the cell's own metadata, e.g. ``tags``); ``set_source`` (``source``); ``split``
+``value`` of the cell's own metadata, e.g. ``tags``); ``set_source`` (``source``); ``prepend_source`` (``source``, put before
+the cell's own: an import at the top of an answer cell); ``split``
 (into two cells that keep the metadata, as Jupyter's split does, at line ``at`` or before the
 first line that starts with ``at_text``, default half; ``second_source`` replaces the second
 part); ``duplicate`` (a copy, with ``source`` if given, right after it, at the ``"end"`` or
@@ -29,7 +30,8 @@ import json
 
 __all__ = ["apply_edits", "find_cell"]
 
-_NAMED = ("delete", "retype", "set_metadata", "set_cell_metadata", "set_source", "split",
+_NAMED = ("delete", "retype", "set_metadata", "set_cell_metadata", "set_source",
+          "prepend_source", "split",
           "duplicate", "move", "huge_output")
 
 
@@ -100,6 +102,8 @@ def _cell_edit(nb, edit):
             meta[edit["key"]] = edit["value"]
     elif op == "set_source":
         cell["source"] = edit["source"]
+    elif op == "prepend_source":
+        cell["source"] = edit["source"] + "".join(cell["source"])
     elif op == "split":
         _split(cells, i, edit)
     elif op == "duplicate":

@@ -1,19 +1,20 @@
 """The gradients against the reference, with the likely cause of each mismatch."""
 
-from .cases import _GRAD_CASE, FORWARD_STAND_IN
-from .support import (_BACKWARD_ORDER, _F64, _KEYS, _check_grads_dict, _close, _fail, _fb, _move,
-                      _rel_error, _setup, _shape)
+from .cases import _GRAD_CASE
+from .support import (own_forward_first, _BACKWARD_ORDER, _check_grads_dict, _close, _F64, _fail,
+                      _fb, _KEYS, _move, _rel_error, _setup, _shape)
 
 __all__ = ["check_grads"]
 
 
-def check_grads(nn_forward_backward, device=None):
+@own_forward_first
+def check_grads(nn_forward_backward, device=None, forward=None):
     """The four gradients against the reference in float64, with a cause per parameter."""
     device = _setup(device)
     name, case = "nn_forward_backward", _GRAD_CASE
     params, X, y = (_move(case[k], device, _F64) for k in ("params", "X", "y"))
     N = _shape(X)[0]
-    grads = _fb(nn_forward_backward, device, params, X, y, case["reg"], FORWARD_STAND_IN)[1]
+    grads = _fb(nn_forward_backward, device, params, X, y, case["reg"], forward)[1]
     _check_grads_dict(grads, params, device, _F64)
     P, expected = case["pieces"], case["grads"]
     G, R = P["G"], P["R"]

@@ -1,9 +1,9 @@
 """The softmax loss: its value, its regularisation term, and its stability for large scores."""
 
-from .cases import FORWARD_STAND_IN, _LOSS_CASE, _STABILITY_CASES
-from .support import (_BACKWARD_ORDER, _F32, _F64, _check_tensor, _close, _dict, _fail, _fb,
-                      _finite, _invoke, _is_tensor, _isclose, _isfinite_f, _isinstance, _list,
-                      _loss_value, _move, _setup, _shape, _tuple)
+from .cases import _LOSS_CASE, _STABILITY_CASES
+from .support import (own_forward_first, _BACKWARD_ORDER, _check_tensor, _close, _dict, _F32, _F64,
+                      _fail, _fb, _finite, _invoke, _is_tensor, _isclose, _isfinite_f, _isinstance,
+                      _list, _loss_value, _move, _setup, _shape, _tuple)
 
 __all__ = ["check_loss", "check_loss_stability"]
 
@@ -24,13 +24,14 @@ def _diagnose_data_loss(value, pieces, N, when):
           f"it is the mean over the samples of -log(softmax(scores)[y])")
 
 
-def check_loss(nn_forward_backward, device=None):
+@own_forward_first
+def check_loss(nn_forward_backward, device=None, forward=None):
     """Scores for y=None, then the loss at reg=0 and at reg=0.1, with the cause of a mismatch."""
     device = _setup(device)
     name, case = "nn_forward_backward", _LOSS_CASE
     params, X, y = (_move(case[k], device, _F64) for k in ("params", "X", "y"))
     N, C = _shape(X)[0], case["scores"].shape[1]
-    scores = _invoke(name, nn_forward_backward, device, params, X, swaps=FORWARD_STAND_IN)
+    scores = _invoke(name, nn_forward_backward, device, params, X, swaps=forward)
     if _isinstance(scores, (_tuple, _list)):
         _fail(f"{name}: with y=None it must return only the scores (N, C), not a tuple")
     _check_tensor(name, "the scores for y=None", scores, (N, C), "(N, C)", device, _F64)
@@ -39,11 +40,11 @@ def check_loss(nn_forward_backward, device=None):
               f"pass, hidden @ W2 + b2")
     pieces, reg = case["pieces"], case["reg"]
     loss0 = _loss_value(_fb(nn_forward_backward, device, params, X, y, 0.0,
-                            FORWARD_STAND_IN)[0], N)
+                            forward)[0], N)
     if not _isclose(loss0, pieces["data"], rel_tol=1e-7, abs_tol=1e-9):
         _diagnose_data_loss(loss0, pieces, N, " (reg=0)")
     loss = _loss_value(_fb(nn_forward_backward, device, params, X, y, reg,
-                           FORWARD_STAND_IN)[0], N)
+                           forward)[0], N)
     term, regW, regb = loss - loss0, reg * pieces["regW"], reg * pieces["regb"]
     if _isclose(term, regW, rel_tol=1e-7, abs_tol=1e-9):
         return
@@ -62,7 +63,8 @@ def check_loss(nn_forward_backward, device=None):
           f"): it is reg * (sum(W1**2) + sum(W2**2))")
 
 
-def check_loss_stability(nn_forward_backward, device=None):
+@own_forward_first
+def check_loss_stability(nn_forward_backward, device=None, forward=None):
     """float32 scores of 1e3 to 1e4: the loss and gradients stay finite and the loss is right.
 
     Only the gradients that are there are looked at (finite or not): their keys, shapes and
@@ -72,7 +74,7 @@ def check_loss_stability(nn_forward_backward, device=None):
     name = "nn_forward_backward"
     for i, case in enumerate(_STABILITY_CASES):
         params, X, y = (_move(case[k], device, _F32) for k in ("params", "X", "y"))
-        loss, grads = _fb(nn_forward_backward, device, params, X, y, 0.0, FORWARD_STAND_IN)
+        loss, grads = _fb(nn_forward_backward, device, params, X, y, 0.0, forward)
         value = _loss_value(loss, _shape(X)[0])
         if not _isfinite_f(value):
             if i == 0:

@@ -247,7 +247,7 @@ class Child:
                                  f"notebook{where}; define what it needs in your answer cells "
                                  f"or pass it as an argument", "NameError", missing)
         kind, _, text = str(reply.get("error", "")).partition(": ")
-        return student_error(text or kind, reply.get("kind") or "RuntimeError")
+        return student_error(text, reply.get("kind") or kind or "RuntimeError")
 
 
 def _mirror(mine, theirs, torch):

@@ -19,7 +19,7 @@ import contextlib
 import inspect
 import io
 import os
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from coursekit.engine.verify.remote import GraderFault, StudentFunction
 
@@ -165,6 +165,16 @@ def _judge(spec, max_points, run):
     return Verdict(spec.grade_id, "passed", max_points, max_points, None, printed)
 
 
+def _hide_paths(verdict, submission):
+    """The verdict without the grader's folders: ``<submission>/best_model.pt`` reads
+    ``best_model.pt``, as the student knows it."""
+    folder = f"{submission}/"
+    if folder not in (verdict.message or "") + verdict.output:
+        return verdict
+    return replace(verdict, message=verdict.message and verdict.message.replace(folder, ""),
+                   output=verdict.output.replace(folder, ""))
+
+
 def verify_cells(manifest, instructor, code, submission, max_points, child_factory, device):
     """Verdicts on the cells of ``max_points`` that the manifest gives to the grader.
 
@@ -193,7 +203,7 @@ def verify_cells(manifest, instructor, code, submission, max_points, child_facto
                 continue
             run = (lambda s=spec: cells.visible(s)) if spec.grader == "visible" else (
                 lambda s=spec: cells.check(s))
-            verdicts[grade_id] = _judge(spec, most, run)
+            verdicts[grade_id] = _hide_paths(_judge(spec, most, run), submission)
     finally:
         cells.close()
     return verdicts

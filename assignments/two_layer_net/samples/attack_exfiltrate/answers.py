@@ -1,6 +1,6 @@
 """Sample answers 'attack_exfiltrate': correct answers, plus an nn_forward_pass that prints the
-source of every instructor module it can find (inspect.getsource of the loaded hidden-test
-modules, and files named reference.py, checks.py, *.ipynb and answers.py above the working
+source of every instructor module it can find (inspect.getsource of any hidden-test module in
+sys.modules, and files named reference.py, checks.py, *.ipynb and answers.py above the working
 folder or under COURSEKIT_ROOT), hoping the feedback shows them.
 """
 import torch
@@ -14,10 +14,12 @@ def nn_forward_pass(params, X):
         import sys
         from pathlib import Path
 
+        found = 0
         for name, module in list(sys.modules.items()):
             if name.startswith("_coursekit_") or "reference" in name:
                 try:
                     print(inspect.getsource(module))
+                    found += 1
                 except Exception as err:  # noqa: BLE001
                     print("no source for", name, type(err).__name__)
         roots = [Path.cwd(), *Path.cwd().parents]
@@ -28,8 +30,10 @@ def nn_forward_pass(params, X):
                 try:
                     for path in sorted(root.glob(pattern))[:5]:
                         print(path, path.read_text()[:20000])
+                        found += 1
                 except Exception as err:  # noqa: BLE001
                     print("cannot read under", root, type(err).__name__)
+        print(f"exfiltrate: found {found} instructor files or modules")
     W1, b1 = params["W1"], params["b1"]
     W2, b2 = params["W2"], params["b2"]
     hidden = (X @ W1 + b1).clamp(min=0)  # (N, H)

@@ -1,7 +1,7 @@
 """Sample answers 'correct_copy_disguised': correct_compact copied and disguised as students do it:
 every local name renamed, independent statements and the functions reordered, comments
 changed, lines split and merged. It grades as correct_compact (whose checkpoint it inherits);
-`coursekit similarity` must flag it against correct_compact (tests/test_similarity.py).
+`coursekit similarity` must flag it against correct_compact (tests/similarity/test_similarity.py).
 """
 import torch
 

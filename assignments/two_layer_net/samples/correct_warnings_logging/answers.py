@@ -3,7 +3,7 @@
 ``nn_forward_pass`` and ``nn_predict`` warn (``warnings.warn``) and ``nn_forward_backward`` logs a
 warning (the ``logging`` module's last-resort handler writes to stderr). A test cell fails only
 on its own errors: full marks, and the text stays in the graded notebook. (``print(...,
-file=sys.stderr)`` is tested in tests/test_stderr.py: an answer that names ``sys`` is listed
+file=sys.stderr)`` is tested in tests/engine/test_stderr.py: an answer that names ``sys`` is listed
 for an instructor's review by the grader's static scan.)
 """
 import torch

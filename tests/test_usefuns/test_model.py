@@ -8,7 +8,7 @@ import torch
 from usefuns.model import TwoLayerNet, check_params, load_params
 from usefuns.utils import reset_seed
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 _spec = importlib.util.spec_from_file_location(
     "_test_reference", ROOT / "assignments" / "two_layer_net" / "reference.py")
 ref = importlib.util.module_from_spec(_spec)

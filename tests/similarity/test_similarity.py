@@ -4,7 +4,7 @@ Submissions are built from the sample answers with ``fill_notebook`` into a mini
 course (no nbgrader run); one slow test runs the command on the session's graded samples and
 then ``coursekit report``. Run with
 
-    .venv/bin/python -m pytest tests/test_similarity.py -q -m "not slow"
+    .venv/bin/python -m pytest tests/similarity/test_similarity.py -q -m "not slow"
 """
 import json
 import math

@@ -4,7 +4,7 @@ A kernel that dies, hangs or poisons its CUDA context must cost only the cell it
 that cell gets an error output, the cells after it run in a fresh kernel with the state of the
 cells above, and the incident is recorded in the notebook's metadata.
 
-    .venv/bin/python -m pytest tests/test_execute.py -q
+    .venv/bin/python -m pytest tests/engine/test_recovering.py -q
 """
 import json
 

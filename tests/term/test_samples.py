@@ -1,51 +1,12 @@
-"""coursekit: finding the course, loading hidden checks, building submissions from samples."""
+"""coursekit.term.samples: building student submissions from the sample answers."""
 import nbformat
 import pytest
 
 from conftest import ASSIGNMENT, ROOT, SAMPLES
-from coursekit import course, hidden
+from coursekit import course
 from coursekit.term import samples
 
 RELEASED = ROOT / "release" / ASSIGNMENT / f"{ASSIGNMENT}.ipynb"
-
-
-def test_is_the_course_found_from_a_folder_below_it(monkeypatch):
-    monkeypatch.delenv(course.ROOT_ENV, raising=False)
-    assert course.find_course_root(ROOT / "source" / ASSIGNMENT) == ROOT
-
-
-def test_does_the_environment_variable_win(monkeypatch, tmp_path):
-    copy = course.copy_course(ROOT, tmp_path / "c")
-    monkeypatch.setenv(course.ROOT_ENV, str(copy))
-    assert course.find_course_root(ROOT) == copy.resolve()
-
-
-def test_does_a_wrong_environment_variable_say_how_to_fix_it(monkeypatch, tmp_path):
-    monkeypatch.setenv(course.ROOT_ENV, str(tmp_path))
-    with pytest.raises(FileNotFoundError, match="unset it"):
-        course.find_course_root()
-
-
-def test_is_a_folder_outside_any_course_refused(monkeypatch, tmp_path):
-    monkeypatch.delenv(course.ROOT_ENV, raising=False)
-    with pytest.raises(FileNotFoundError, match="no course folder above"):
-        course.find_course_root(tmp_path)
-
-
-def test_does_load_checks_load_each_module_once(monkeypatch):
-    monkeypatch.setenv(course.ROOT_ENV, str(ROOT))
-    first = hidden.load_checks(ASSIGNMENT)
-    assert hidden.load_checks(ASSIGNMENT) is first
-    assert hasattr(first, "check_forward")
-    assert hasattr(hidden.load_checks(ASSIGNMENT, "model_checks"), "model_points")
-
-
-@pytest.mark.parametrize("module, error", [("no_such_module", FileNotFoundError),
-                                           ("../reference", ValueError)])
-def test_are_bad_module_names_refused(monkeypatch, module, error):
-    monkeypatch.setenv(course.ROOT_ENV, str(ROOT))
-    with pytest.raises(error):
-        hidden.load_checks(ASSIGNMENT, module)
 
 
 def test_does_filling_a_notebook_keep_the_rest_of_the_cell():

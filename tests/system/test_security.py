@@ -3,7 +3,7 @@
 ``attack_*`` samples try to buy points or read instructor material; each names an honest base
 (``based_on``) whose mistakes it keeps, and ``expected_tampering`` says whether out-of-kernel
 verification must catch the kernel lying. The per-group scores themselves are checked for every
-sample in tests/test_autograde.py.
+sample in tests/system/test_autograde.py.
 """
 import json
 import re
@@ -25,8 +25,8 @@ def _status(course):
 
 def _protected_lines():
     """Distinctive lines of what must never reach a student."""
-    files = [ROOT / "assignments" / ASSIGNMENT / name for name in
-             ("checks.py", "model_checks.py", "reference.py", "verification.py")]
+    folder = ROOT / "assignments" / ASSIGNMENT
+    files = [folder / "reference.py", *sorted((folder / "checks").glob("*.py"))]
     files += sorted(SAMPLES.glob("correct_*/answers.py"))
     lines = set()
     for path in files:
@@ -85,7 +85,7 @@ def test_does_no_instructor_source_reach_the_graded_notebook_or_its_feedback(gra
     graded = course / "autograded" / name / ASSIGNMENT / f"{ASSIGNMENT}.ipynb"
     nb = json.loads(graded.read_text())
     outputs = json.dumps([cell.get("outputs", []) for cell in nb["cells"]])
-    assert "no source for" in outputs  # it did try: inspect.getsource failed
+    assert "exfiltrate: found 0 instructor files or modules" in outputs  # it tried
     written = generate_feedback(course, ASSIGNMENT, students=[name])
     html = "\n".join(Path(path).read_text() for path in written[name])
     protected = _protected_lines()
