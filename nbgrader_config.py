@@ -32,6 +32,15 @@ c.OverwriteCells.add_missing_cells = True
 # the same name from source/ (``coursekit release`` also refuses to release one).
 c.Autograde.exclude_overwriting = {"two_layer_net": ["best_model.pt"]}
 
+# The self-check (`nbgrader validate`, the Validate button) names every cell that passed, failed
+# or was stopped by the time limit, ungraded cells included, not only the failed test cells:
+# nbgrader has no setting for that, so usefuns.selfcheck puts its own Validator in place
+# (students' bundles ship the same lines; README, "The self-check").
+c.Validator.validate_all = True
+from usefuns.selfcheck import use_in_nbgrader  # noqa: E402
+
+use_in_nbgrader()
+
 # A runaway print loop or traceback is cut short in the graded notebook.
 c.LimitOutput.max_lines = 1000
 c.LimitOutput.max_traceback = 100
