@@ -108,7 +108,7 @@ def _result(cell, timeout, timeout_ename, validate_all):
     if timed_out:
         return "timeout", limit
     if all(not line.strip() or line.lstrip().startswith("#") for line in cell.source.splitlines()):
-        return "hidden", "hidden tests: they run when your notebook is graded"
+        return "hidden", "hidden tests run only when graded"
     if score >= max_score:
         return "passed", ""
     if utils.has_failed(cell):
@@ -159,7 +159,7 @@ def _summary_line(results):
         counts[entry["status"]] = counts.get(entry["status"], 0) + 1
     words = {"passed": "passed", "failed": "failed", "partial": "with partial credit",
              "timeout": "stopped by the time limit", "error": "ungraded cells with errors",
-             "unanswered": "written answers missing", "written": "written answers",
+             "unanswered": "written answers missing", "written": "written answers (graded by hand)",
              "hidden": "hidden (run when graded)"}
     return ", ".join(f"{counts[key]} {words[key]}" for key in STATUS if key in counts)
 
