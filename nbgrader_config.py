@@ -24,8 +24,8 @@ c.Execute.interrupt_on_timeout = True
 # so a correct answer with a progress bar (tqdm), a warning, logging or print(file=sys.stderr)
 # would lose every test that calls it. With False, stderr is output like any other (kept in the
 # graded notebook and the feedback) for nbgrader autograde and validate alike; True restores
-# nbgrader's rule (coursekit/engine/stderr.py).
-from coursekit.engine.stderr import stderr_fails_cells  # noqa: E402
+# nbgrader's rule (usefuns/stderr.py).
+from usefuns.stderr import stderr_fails_cells  # noqa: E402
 
 stderr_fails_cells(False)
 
@@ -41,6 +41,15 @@ from pathlib import Path  # noqa: E402
 from coursekit.course.manifest import exclude_overwriting  # noqa: E402
 
 c.Autograde.exclude_overwriting = exclude_overwriting(Path(__file__).resolve().parent)
+
+# The self-check (`nbgrader validate`, the Validate button) names every cell that passed, failed
+# or was stopped by the time limit, ungraded cells included, not only the failed test cells:
+# nbgrader has no setting for that, so usefuns.selfcheck puts its own Validator in place
+# (students' bundles ship the same lines; README, "The self-check").
+c.Validator.validate_all = True
+from usefuns.selfcheck import use_in_nbgrader  # noqa: E402
+
+use_in_nbgrader()
 
 # A runaway print loop or traceback is cut short in the graded notebook.
 c.LimitOutput.max_lines = 1000

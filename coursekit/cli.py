@@ -10,6 +10,7 @@
     coursekit export two_layer_net          grades.csv (nbgrader export)
     coursekit similarity two_layer_net      copy detection: reports/two_layer_net/similarity.json
     coursekit collect-zip two_layer_net F   LMS zip -> submitted/ (nbgrader zip_collect)
+    coursekit student-bundle two_layer_net --out DIR   what students install, no solutions
 
 Exit status: 0 done, 1 a step failed or a sample is off its expected scores, 2 usage error.
 """
@@ -246,6 +247,18 @@ def _sandbox_options(group):
                            help=f"{trait.help} (c.Sandbox.{name}, default {trait.default_value})")
 
 
+def cmd_student_bundle(args):
+    from coursekit.term import bundle
+
+    assignment = _assignment(args.root, args.assignment)
+    written = bundle.write_bundle(args.root, assignment, Path(args.out).resolve())
+    out = Path(args.out).resolve()
+    for path in written:
+        print(f"  {path.relative_to(out)}")
+    print(f"student bundle of {assignment}: {out} ({len(written)} files; hand out the folder, "
+          f"its README.md says how to install, check and submit)")
+
+
 def _parser():
     parser = argparse.ArgumentParser(prog="coursekit", description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -323,6 +336,11 @@ def _parser():
     p.add_argument("--regexp", default=None,
                    help="file-name regular expression with (?P<student_id>) and (?P<file_id>)")
     p.set_defaults(func=cmd_collect_zip)
+    p = sub.add_parser("student-bundle",
+                       help="what students install: notebook, usefuns wheel, pins, config")
+    p.add_argument("assignment")
+    p.add_argument("--out", required=True, help="a new or empty folder")
+    p.set_defaults(func=cmd_student_bundle)
     return parser
 
 

@@ -86,7 +86,7 @@ def failure_messages(notebook_path):
 
     The message is the error's first line, or ``not answered yet: <function> (...)`` for a
     stub (:func:`coursekit.results.errors.readable_error`). Output on stderr is output, not a
-    failure (``coursekit.engine.stderr``).
+    failure (``usefuns.stderr``).
     """
     import nbformat
 

@@ -13,6 +13,8 @@ import pytest
 from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook
 from nbgrader.preprocessors import Execute, IgnorePattern
 
+from coursekit.engine.outside import HiddenTestsOutside
+
 from conftest import ASSIGNMENT, ROOT, SAMPLES
 from coursekit.course import commands
 from coursekit import course
@@ -146,8 +148,10 @@ def test_does_nbgrader_config_put_it_in_place_of_execute():
     config = _course_config()
     preprocessors = config.Autograde.autograde_preprocessors
     assert execute.RecoveringExecute in preprocessors and Execute not in preprocessors
-    assert preprocessors.index(execute.RecoveringExecute) == 0
-    assert preprocessors.index(IgnorePattern) == 1  # nbgrader's order otherwise
+    # the hidden regions become comments before anything runs (off unless coursekit asks)
+    assert preprocessors.index(HiddenTestsOutside) == 0
+    assert preprocessors.index(execute.RecoveringExecute) == 1
+    assert preprocessors.index(IgnorePattern) == 2  # nbgrader's order otherwise
     assert config.RecoveringExecute.max_restarts == 3
 
 

@@ -21,7 +21,7 @@ Partial credit (a number as the cell's result) is unchanged.
 from nbformat import NotebookNode
 from nbgrader import utils
 
-__all__ = ["stderr_fails_cells", "determine_grade", "has_failed"]
+__all__ = ["stderr_fails_cells", "fails_cells", "determine_grade", "has_failed"]
 
 _NBGRADER = {"determine_grade": utils.determine_grade, "has_failed": utils.has_failed}
 
@@ -64,3 +64,9 @@ def stderr_fails_cells(fails):
     else:
         utils.determine_grade = determine_grade
         utils.has_failed = has_failed
+
+
+def fails_cells():
+    """Whether output on stderr zeroes a graded code cell in this process now (after the
+    course's ``nbgrader_config.py`` has run, the course's choice)."""
+    return utils.has_failed is _NBGRADER["has_failed"]

@@ -1,4 +1,4 @@
-"""Does a test cell fail only on its own errors, not on stderr? (coursekit.engine.stderr)"""
+"""Does a test cell fail only on its own errors, not on stderr? (usefuns.stderr)"""
 import subprocess
 import sys
 import textwrap
@@ -7,7 +7,7 @@ import nbformat
 import pytest
 from nbformat.v4 import new_code_cell, new_notebook, new_output
 
-from coursekit.engine import stderr
+from usefuns import stderr
 from nbgrader import utils
 
 
@@ -67,7 +67,7 @@ def test_does_nbgrader_validate_follow_the_configured_rule(tmp_path, fails, fail
     cells[1].metadata.nbgrader["grade_id"] = "u"
     nbformat.write(new_notebook(cells=cells), tmp_path / "hw.ipynb")
     (tmp_path / "nbgrader_config.py").write_text(textwrap.dedent(f"""\
-        from coursekit.engine.stderr import stderr_fails_cells
+        from usefuns.stderr import stderr_fails_cells
         stderr_fails_cells({fails})
         """))
     proc = subprocess.run([sys.executable, "-m", "nbgrader", "validate", "hw.ipynb"],
