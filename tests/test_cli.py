@@ -152,7 +152,7 @@ def test_does_autograde_record_a_broken_submission_and_exit_0(term, tmp_path, ca
     argv = ["--root", str(scratch), "autograde", ASSIGNMENT, "--workers", "2", "--quiet"]
     assert cli.main([*argv, "--student", "blank", "--student", "broken", "--force"]) == 0
     out = capsys.readouterr().out
-    assert "1 graded, 1 failed" in out and "FAILED broken" in out
+    assert "1 graded, 0 need review, 1 failed" in out and "FAILED broken" in out
     status = json.loads((scratch / "coursekit_status" / f"{ASSIGNMENT}.json").read_text())
     assert status["blank"]["status"] == "graded"
     assert status["broken"]["status"] == "failed" and "JSON" in status["broken"]["reason"]

@@ -15,21 +15,20 @@
 Exit status: 0 done, 1 a step failed or a sample is off its expected scores, 2 usage error.
 """
 import argparse
-import functools
-import json
 import sys
-import time
 from pathlib import Path
 
-from coursekit.course import commands
-
 from coursekit import course
-
+from coursekit.cli.actions import (SANDBOX_OPTIONS, UsageError, cmd_autograde, cmd_collect_zip,
+                                   cmd_demo, cmd_export, cmd_feedback, cmd_grade_samples,
+                                   cmd_release, cmd_report, cmd_review, cmd_similarity,
+                                   cmd_student_bundle)
+from coursekit.course import commands
 from coursekit.similarity import THRESHOLD
 from coursekit.term import demo
 from coursekit.term.demo import ASSIGNMENT, grade_samples, release
 
-__all__ = ["main", "release", "grade_samples", "ASSIGNMENT", "repeatable_options"]
+__all__ = ["main", "release", "grade_samples", "ASSIGNMENT", "repeatable_options", "UsageError"]
 
 
 # Options that may be given more than once take one value each and are repeated, as argparse's
@@ -51,186 +50,6 @@ def repeatable_options(parser):
     return found
 
 
-class UsageError(ValueError):
-    """A command line that cannot work; the message says how to fix it."""
-
-
-def _assignment(root, name):
-    if not (root / "source" / name).is_dir():
-        known = sorted(p.name for p in (root / "source").iterdir() if p.is_dir())
-        raise UsageError(f"no assignment {name!r} in {root / 'source'} (there: "
-                         f"{', '.join(known) or 'none'})")
-    return name
-
-
-def cmd_release(args):
-    print(f"release regenerated: {release(args.root)}")
-
-
-def cmd_grade_samples(args):
-    work = demo.fresh_folder(Path(args.work).resolve())
-    results = grade_samples(args.root, work, names=args.sample or None, workers=args.workers)
-    print("\n".join(demo.format_table(results)))
-    (work / "sample_grades.json").write_text(json.dumps(results, indent=2))
-    return 0 if all(r["ok"] for r in results.values()) else 1
-
-
-def _demo_samples(root, value):
-    samples_dir = root / "assignments" / ASSIGNMENT / "samples"
-    known = demo.samples.list_samples(samples_dir)
-    if value == "all":
-        return known
-    names = [n.strip() for n in value.split(",") if n.strip()] if value else list(
-        demo.DEMO_SAMPLES)
-    unknown = sorted(set(names) - set(known))
-    if unknown:
-        raise UsageError(f"no sample {', '.join(unknown)} in {samples_dir}; "
-                         f"--samples takes 'all' or names from: {', '.join(known)}")
-    return names
-
-
-def cmd_demo(args):
-    root = args.root
-    names = _demo_samples(root, args.samples)
-    out = demo.fresh_folder(root / "out" / "demo")
-    start = time.perf_counter()
-    say = functools.partial(print, flush=True)  # progress shows at once, also in a log file
-    say(f"1/3 regenerating {release(root)} from source/")
-    executed = out / "run" / f"{ASSIGNMENT}.ipynb"
-    say(f"2/3 running the solved notebook on the embedded digits data -> {executed}")
-    demo.execute_notebook(root, root / "source" / ASSIGNMENT / f"{ASSIGNMENT}.ipynb", executed)
-    say(f"3/3 a term in a scratch course with {len(names)} sample students"
-        f"{'' if args.samples == 'all' else ' (--samples all for every sample)'}")
-    results, scratch = demo.run_pipeline(root, out, names, workers=args.workers, say=say)
-    say("\n".join(demo.format_table(results)))
-    (out / "sample_grades.json").write_text(json.dumps(results, indent=2))
-    say(f"feedback: {scratch / 'feedback'}\ngrades:   {scratch / 'grades.csv'}\n"
-        f"report:   {scratch / 'reports' / ASSIGNMENT / 'report.html'}")
-    say(f"done in {time.perf_counter() - start:.0f} s; results in {out}")
-    return 0 if all(r["ok"] for r in results.values()) else 1
-
-
-def cmd_autograde(args):
-    assignment = _assignment(args.root, args.assignment)
-    if args.workers is not None and args.workers < 1:
-        raise UsageError("--workers must be at least 1")
-    if args.workers and args.scheduler:
-        raise UsageError("give --workers (a local cluster) or --scheduler (an existing one), "
-                         "not both")
-    if args.no_sandbox and args.require_sandbox:
-        raise UsageError("give --no-sandbox or --require-sandbox, not both")
-    from coursekit.course.course import Course
-    from coursekit.engine.job import GradingSettings
-    from coursekit.isolation import sandbox
-    from coursekit.parallel import BatchOptions, autograde_batch
-
-    course = Course(args.root)
-    overrides = {key: getattr(args, key) for key in SANDBOX_OPTIONS}
-    overrides["enabled"] = False if args.no_sandbox else (True if args.require_sandbox else None)
-    try:
-        limits = course.sandbox_limits(**overrides)
-    except ValueError as err:
-        raise UsageError(str(err)) from None
-    if limits.enabled is not False:
-        print(sandbox.check()[1], file=sys.stderr)  # loud when bwrap is missing
-    settings = GradingSettings(sandbox=limits, timeout=args.timeout, warm=not args.cold_kernels)
-    options = BatchOptions(workers=args.workers, scheduler=args.scheduler,
-                           students=args.student, force=args.force, progress=not args.quiet)
-    status = autograde_batch(course, assignment, options, settings)
-    counts = {k: sum(e["status"] == k for e in status.values())
-              for k in ("graded", "needs_review", "failed", "skipped")}
-    print(f"{assignment}: {counts['graded']} graded, {counts['needs_review']} need review, "
-          f"{counts['failed']} failed, {counts['skipped']} skipped (already graded; --force "
-          f"regrades)")
-    for student, entry in sorted(status.items()):
-        if entry["status"] == "failed":
-            print(f"  FAILED {student}: {entry['reason']}")
-        elif entry["status"] == "needs_review":
-            print(f"  NEEDS REVIEW {student}: {len(entry.get('withheld') or {})} cells withheld "
-                  f"(`coursekit review {assignment} --student {student}`)")
-    print(f"status of every submission: {course.status(assignment).path}")
-    return 0  # a failed submission is recorded, not fatal
-
-
-def cmd_review(args):
-    from coursekit.course.course import Course
-    from coursekit.results import review
-
-    assignment = _assignment(args.root, args.assignment)
-    if args.accept and args.reject:
-        raise UsageError("give --accept or --reject, not both")
-    course = Course(args.root)
-    decision = "accept" if args.accept else "reject" if args.reject else None
-    if decision and not args.student:
-        raise UsageError(f"--{decision} needs --student ID (one review per submission)")
-    for line in review.review(course, assignment, args.student, decision, args.cell):
-        print(line)
-
-
-def cmd_feedback(args):
-    from coursekit.results import feedback
-
-    assignment = _assignment(args.root, args.assignment)
-    written = feedback.generate_feedback(args.root, assignment, students=args.student)
-    for student, entry in written.items():
-        if entry["status"] == "written":
-            files = ", ".join(str(f.relative_to(args.root)) for f in entry["files"])
-            repaired = f" (repaired: {'; '.join(entry['repairs'])})" if entry["repairs"] else ""
-            print(f"{student}: {files}{repaired}")
-        else:
-            print(f"  FAILED {student}: no feedback page: {entry['reason']}")
-    failed = sum(e["status"] == "failed" for e in written.values())
-    print(f"feedback for {len(written) - failed} of {len(written)} submissions (hidden tests "
-          f"removed); status: {args.root / 'coursekit_status' / (assignment + feedback.STATUS_SUFFIX)}")
-    return 1 if written and failed == len(written) else 0  # one student's failure is a note
-
-
-def cmd_report(args):
-    from coursekit.results import report
-
-    assignment = _assignment(args.root, args.assignment)
-    paths = report.write_report(args.root, assignment, args.out)
-    data = json.loads(paths["json"].read_text())
-    from coursekit.results.reporthtml import summary_line
-
-    print(summary_line(data["counts"]))
-    for entry in data["submissions"]:
-        total = "-" if entry["total"] is None else f"{entry['total']:g}"
-        print(f"  {entry['student']:24} {entry['status']:12} {total:>6}  {entry['reason'] or ''}")
-    for key, path in paths.items():
-        print(f"{key}: {path}")
-
-
-def cmd_export(args):
-    from coursekit.results import report
-
-    assignment = _assignment(args.root, args.assignment)
-    print(f"grades: {report.export_grades(args.root, assignment, args.to)}")
-
-
-def cmd_similarity(args):
-    from coursekit.similarity import run
-
-    assignment = _assignment(args.root, args.assignment)
-    threshold = THRESHOLD if args.threshold is None else args.threshold
-    if not 0.0 <= threshold <= 1.0:
-        raise UsageError(f"--threshold {threshold:g} is not in [0, 1] (default {THRESHOLD:g})")
-    data, paths = run.write_similarity(args.root, assignment, args.against, threshold)
-    print("\n".join(run.summary(data, paths)))
-
-
-def cmd_collect_zip(args):
-    from coursekit.term import lms
-
-    assignment = _assignment(args.root, args.assignment)
-    students = lms.collect_zip(args.root, assignment, args.zip, args.regexp or lms.LMS_REGEXP)
-    print(f"collected {len(students)} students into submitted/: {', '.join(students)}")
-
-
-SANDBOX_OPTIONS = ("memory", "cpu_seconds", "file_size", "scratch_size", "processes",
-                   "open_files")
-
-
 def _sandbox_options(group):
     """``--memory``, ``--cpu-seconds``... from the traits of ``c.Sandbox`` (their help and
     defaults: coursekit.isolation.settings, the one place they are written)."""
@@ -245,18 +64,6 @@ def _sandbox_options(group):
         group.add_argument(f"--{name.replace('_', '-')}", type=int if number else str,
                            metavar="N" if number else "SIZE",
                            help=f"{trait.help} (c.Sandbox.{name}, default {trait.default_value})")
-
-
-def cmd_student_bundle(args):
-    from coursekit.term import bundle
-
-    assignment = _assignment(args.root, args.assignment)
-    written = bundle.write_bundle(args.root, assignment, Path(args.out).resolve())
-    out = Path(args.out).resolve()
-    for path in written:
-        print(f"  {path.relative_to(out)}")
-    print(f"student bundle of {assignment}: {out} ({len(written)} files; hand out the folder, "
-          f"its README.md says how to install, check and submit)")
 
 
 def _parser():
@@ -369,7 +176,3 @@ def main(argv=None):
     except commands.NbgraderError as err:
         print(f"coursekit {args.command}: {err}", file=sys.stderr)
         return 1
-
-
-if __name__ == "__main__":
-    sys.exit(main())
