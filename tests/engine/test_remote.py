@@ -90,11 +90,18 @@ def test_are_grader_functions_and_objects_called_back():
         made.close()
 
 
-def test_does_a_value_that_is_not_data_arrive_as_opaque():
-    made = child("def sparse():\n    return torch.eye(2).to_sparse()\n")
+def test_does_a_value_that_is_not_data_arrive_as_opaque_and_get_noted():
+    made = child("def sparse():\n    return torch.eye(2).to_sparse()\n",
+                 "def nested():\n    return {'W1': [torch.eye(2), torch.eye(2).to_sparse()]}\n",
+                 "def swap(params):\n    params['W1'] = params['W1'].to_sparse()\n")
     try:
         value = fn(made, "sparse")()
         assert isinstance(value, wire.Opaque) and "sparse" in repr(value)
+        assert "sparse returned" in made.not_data[-1] and "sparse" in made.not_data[-1]
+        fn(made, "nested")()
+        assert made.not_data[-1].startswith("nested returned") and "at ['W1'][1]" in made.not_data[-1]
+        fn(made, "swap")({"W1": torch.eye(2)})
+        assert made.not_data[-1].startswith("swap left in its arguments")
     finally:
         made.close()
 

@@ -95,8 +95,12 @@ def test_is_a_value_the_check_cannot_compare_a_wrong_answer(tmp_path):
                "    h = (X @ params['W1'] + params['b1']).clamp(min=0)\n"
                "    return (h @ params['W2'] + params['b2']).to_sparse(), h\n")
     found = verdicts(tmp_path, "correct_compact", {"nn_forward_pass": forward})
-    assert found["forward_hidden"].outcome == "failed"
-    assert "sparse" in found["forward_hidden"].message
+    assert found["forward_hidden"].outcome == "failed"  # the check names what it got
+    assert "got a sparse_coo tensor" in found["forward_hidden"].message
+    # the visible test raises on it (AttributeError): the cell fails, saying why
+    assert found["forward_toy"].outcome == "failed", found["forward_toy"]
+    assert "nn_forward_pass returned a sparse" in found["forward_toy"].message
+    assert "cannot compare" in found["forward_toy"].message
 
 
 def test_does_a_function_that_ends_its_process_cost_only_its_own_cells(tmp_path):

@@ -63,6 +63,7 @@ class Child:
         self.proc, self.skipped, self.broken = None, [], None
         self.cwd = tempfile.mkdtemp(prefix="coursekit-verify-")  # what it writes lands here
         self.handles = []
+        self.not_data = []  # what the student's functions gave back that is not data
         self._launch()
 
     # ---------------------------------------------------------------- process
@@ -237,7 +238,13 @@ class Child:
         if not reply.get("ok"):
             raise self._error(name, reply)
         self.decode(reply.get("state"), originals)  # in-place updates reach our objects
-        return self.decode(reply.get("value")), reply.get("watch")
+        value = self.decode(reply.get("value"))
+        updated = [d for d in originals.values() if isinstance(d, dict)]  # entries rebound
+        for what, where in ((value, "returned"), (updated, "left in its arguments")):
+            found = _first_opaque(what)
+            if found:
+                self.not_data.append(f"{name} {where} {found}")
+        return value, reply.get("watch")
 
     def _error(self, name, reply):
         missing, why = reply.get("name"), reply.get("missing")
@@ -248,6 +255,24 @@ class Child:
                                  f"or pass it as an argument", "NameError", missing)
         kind, _, text = str(reply.get("error", "")).partition(": ")
         return student_error(text, reply.get("kind") or kind or "RuntimeError")
+
+
+def _first_opaque(value, path=""):
+    """``"a sparse tensor (at ['W1'])"``: the first value in ``value``'s containers that did
+    not come back as data, described, or None."""
+    if isinstance(value, wire.Opaque):
+        return value.coursekit_description + (f" (at {path})" if path else "")
+    if isinstance(value, dict):
+        items = ((f"{path}[{k!r}]", v) for k, v in value.items())
+    elif isinstance(value, (list, tuple)):
+        items = ((f"{path}[{i}]", v) for i, v in enumerate(value))
+    else:
+        return None
+    for where, item in items:
+        found = _first_opaque(item, where)
+        if found:
+            return found
+    return None
 
 
 def _mirror(mine, theirs, torch):

@@ -131,13 +131,21 @@ class _Cells:
             value = check(*args, **kwargs)
         return value, out.getvalue()
 
+    def not_data(self):
+        """What the student's functions gave back in this cell that is not data."""
+        return self.child.not_data if self.child is not None else []
+
     def close(self):
         if self.child is not None:
             self.child.close()
 
 
-def _judge(spec, max_points, run):
-    """Run one cell (``run()`` -> (value, printed)) and turn what happens into a verdict."""
+def _judge(spec, max_points, run, not_data=list):
+    """Run one cell (``run()`` -> (value, printed)) and turn what happens into a verdict.
+
+    ``not_data()`` (asked after the cell ran) lists what the student's functions gave back
+    that is not data (a sparse tensor, an object): a check that then raises failed because of
+    the student's values, so the cell fails like a wrong answer, never withheld."""
     try:
         value, printed = run()
     except GraderFault as err:
@@ -148,6 +156,10 @@ def _judge(spec, max_points, run):
                        _one_line(err) or "AssertionError")
     except Exception as err:  # noqa: BLE001 - whose fault decides the outcome
         text = f"{type(err).__name__}: {_one_line(err)}"
+        if not_data():
+            return Verdict(spec.grade_id, "failed", 0.0, max_points, _one_line(
+                f"{not_data()[0]}, which the grader cannot compare: it compares dense tensors, "
+                f"numbers, strings and lists, tuples or dicts of them ({text})"))
         from_student = getattr(err, "coursekit_from_student", False)
         if from_student or (spec.grader == "visible" and not isinstance(err, NameError)):
             return Verdict(spec.grade_id, "failed", 0.0, max_points, text)
@@ -203,7 +215,10 @@ def verify_cells(manifest, instructor, code, submission, max_points, child_facto
                 continue
             run = (lambda s=spec: cells.visible(s)) if spec.grader == "visible" else (
                 lambda s=spec: cells.check(s))
-            verdicts[grade_id] = _hide_paths(_judge(spec, most, run), submission)
+            if cells.child is not None:
+                cells.child.not_data.clear()
+            verdicts[grade_id] = _hide_paths(_judge(spec, most, run, cells.not_data),
+                                             submission)
     finally:
         cells.close()
     return verdicts
