@@ -158,8 +158,8 @@ def _judge(spec, max_points, run, not_data=list):
         text = f"{type(err).__name__}: {_one_line(err)}"
         if not_data():
             return Verdict(spec.grade_id, "failed", 0.0, max_points, _one_line(
-                f"{not_data()[0]}, which the grader cannot compare: it compares dense tensors, "
-                f"numbers, strings and lists, tuples or dicts of them ({text})"))
+                f"{not_data()[0]}, which the grader cannot compare (it compares dense tensors, "
+                f"numbers, strings and lists, tuples or dicts of them)"))
         from_student = getattr(err, "coursekit_from_student", False)
         if from_student or (spec.grader == "visible" and not isinstance(err, NameError)):
             return Verdict(spec.grade_id, "failed", 0.0, max_points, text)
