@@ -46,7 +46,10 @@ def test_are_there_attack_samples_for_every_kind_of_tampering():
     wanted = {"attack_allclose", "attack_builtins", "attack_fake_checks", "attack_fake_tensor",
               "attack_error_reporting", "attack_gradebook", "attack_exfiltrate",
               "attack_course_root", "attack_delete_tests", "attack_retype_tests",
-              "attack_split_test", "attack_raise_points"}
+              "attack_split_test", "attack_raise_points",
+              # one per way the grader could once be made unsure, or the reference reached
+              "attack_kernel_only_import", "attack_name_outside", "attack_sparse_outside",
+              "attack_reach_reference", "attack_added_cell"}
     assert wanted <= set(ATTACKS)
 
 
@@ -107,7 +110,8 @@ def test_is_every_code_attack_listed_for_review_and_no_honest_answer(graded_samp
     status = _status(course)
     code_attacks = {"attack_allclose", "attack_builtins", "attack_fake_checks",
                     "attack_error_reporting", "attack_gradebook", "attack_exfiltrate",
-                    "attack_course_root"}
+                    "attack_course_root", "attack_added_cell", "attack_kernel_only_import",
+                    "attack_name_outside", "attack_reach_reference", "attack_sparse_outside"}
     for name, entry in status.items():
         if entry["status"] != "graded":
             continue
