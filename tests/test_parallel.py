@@ -246,8 +246,10 @@ def test_does_a_failure_in_any_stage_fail_only_its_submission(base_course, tmp_p
     stages = [*STAGES, "record"]
     for stage in stages:
         shutil.copytree(faulty / "submitted" / "blank", faulty / "submitted" / f"fault_{stage}")
+    shutil.copytree(faulty / "submitted" / "correct_compact", faulty / "submitted" / "no_child")
     settings = GradingSettings(sandbox=Course(faulty).sandbox_limits(),
-                               faults={f"fault_{stage}": stage for stage in stages})
+                               faults={"no_child": "child",
+                                       **{f"fault_{stage}": stage for stage in stages}})
     run = autograde_batch(faulty, ASSIGNMENT, BatchOptions(workers=2, progress=False), settings)
     for stage in stages:
         entry = run[f"fault_{stage}"]
@@ -257,6 +259,38 @@ def test_does_a_failure_in_any_stage_fail_only_its_submission(base_course, tmp_p
     rows = {row["student"]: row["status"] for row in build_report(faulty, ASSIGNMENT)[
         "submissions"]}
     assert {s: rows[s] for s in run} == {s: e["status"] for s, e in run.items()}
+    _review_a_grader_fault(faulty, run["no_child"])
+
+
+def _review_a_grader_fault(faulty, entry):
+    """A correct submission whose verification child did not start: every cell that needs
+    its code waits for review at 0; an instructor accepts a visible cell (the kernel ran its
+    test) but cannot accept a hidden one (its test never ran in the kernel)."""
+    from nbgrader.api import Gradebook
+
+    from coursekit.results import review
+
+    assert entry["status"] == "needs_review", entry
+    withheld = entry["withheld"]
+    assert withheld["forward_toy"]["kernel"] == 2 and withheld["forward_hidden"]["kernel"] is None
+    assert "did not start" in withheld["forward_toy"]["reason"]
+    course_ = Course(faulty)
+    listed = "\n".join(review.review(course_, ASSIGNMENT))
+    assert "no_child: " in listed and "no score to accept" in listed
+    with pytest.raises(ValueError, match="forward_hidden, .* of no_child: a hidden test runs only"):
+        review.review(course_, ASSIGNMENT, "no_child", "accept")
+    review.review(course_, ASSIGNMENT, "no_child", "accept", ["forward_toy"])
+    hidden = [g for g, e in withheld.items() if e["kernel"] is None]
+    review.review(course_, ASSIGNMENT, "no_child", "reject",
+                  [g for g in withheld if g != "forward_toy"])
+    with Gradebook(course_.gradebook_url) as gb:
+        notebook = gb.find_submission(ASSIGNMENT, "no_child").notebooks[0]
+        grades = {g.name: g.score for g in notebook.grades}
+    assert grades["forward_toy"] == 2 and all(grades[g] == 0 for g in hidden)
+    settled = course_.status(ASSIGNMENT).read()["no_child"]
+    assert settled["status"] == "graded" and not settled["withheld"]
+    assert any("forward_toy accepted by the instructor (2 points)" in n
+               for n in settled["notes"])
 
 
 @pytest.mark.slow

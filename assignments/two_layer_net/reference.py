@@ -10,10 +10,17 @@ solution cells implement the same maths. Conventions (stated in the notebook too
 - The row maximum is subtracted from the scores before ``exp``.
 - Device and dtype come from the inputs; nothing here moves or casts tensors.
 """
+import itertools
+
 import torch
 
+from usefuns.model import TwoLayerNet
+from usefuns.utils import reset_seed
+
 __all__ = ["nn_forward_pass", "nn_forward_backward", "sgd_step", "nn_predict",
-           "nn_train"]
+           "nn_train", "nn_get_search_params", "find_best_net"]
+
+SEARCH_ITERS = 1000  # training iterations of every network in the search (the notebook's)
 
 
 def nn_forward_pass(params, X):
@@ -106,3 +113,34 @@ def nn_train(params, loss_func, pred_func, X, y, X_val, y_val, learning_rate=1e-
             learning_rate *= learning_rate_decay
     return {"loss_history": loss_history, "train_acc_history": train_acc_history,
             "val_acc_history": val_acc_history}
+
+
+def nn_get_search_params():
+    """The source notebook's search space: four lists, 16 combinations (at most 48)."""
+    return [0.5, 1.0], [64, 128], [1e-4, 1e-3], [0.99, 1.0]
+
+
+def find_best_net(data_dict, get_param_set_fn):
+    """One ``TwoLayerNet`` per combination, the best on validation accuracy (the notebook's).
+
+    Returns:
+        (best_net, best_stat with "search_results", best_val_acc), as the notebook documents.
+    """
+    best_net, best_stat, best_val_acc = None, None, -1.0
+    search_results = {}
+    input_size = data_dict["X_train"].shape[1]
+    num_classes = int(data_dict["y_train"].max().item()) + 1
+    for lr, hidden_size, reg, decay in itertools.product(*get_param_set_fn()):
+        reset_seed(0)
+        net = TwoLayerNet(input_size, hidden_size, num_classes)
+        stats = net.train(data_dict["X_train"], data_dict["y_train"],
+                          data_dict["X_val"], data_dict["y_val"],
+                          learning_rate=lr, reg=reg, learning_rate_decay=decay,
+                          num_iters=SEARCH_ITERS, batch_size=200)
+        val_acc = net.accuracy(data_dict["X_val"], data_dict["y_val"])
+        search_results[(lr, hidden_size, reg, decay)] = val_acc
+        if val_acc > best_val_acc:
+            best_net, best_stat, best_val_acc = net, stats, val_acc
+    if best_stat is not None:
+        best_stat = dict(best_stat, search_results=search_results)
+    return best_net, best_stat, best_val_acc

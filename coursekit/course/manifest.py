@@ -19,7 +19,7 @@ __all__ = ["CellSpec", "Manifest", "ManifestError", "load_manifest", "MANIFEST"]
 MANIFEST = "manifest.toml"
 GRADERS = ("check", "visible", "manual")
 CELL_KEYS = {"grader", "check", "uses", "args", "kwargs", "constants", "score"}
-TOP_KEYS = {"notebook", "student_files", "demo_samples", "cells"}
+TOP_KEYS = {"notebook", "student_files", "demo_samples", "reference", "cells"}
 
 
 class ManifestError(ValueError):
@@ -63,6 +63,9 @@ class Manifest:
     student_files: tuple
     demo_samples: tuple
     cells: dict  # grade_id -> CellSpec
+    # the reference implementation (a file of the folder): the grader's control when a check
+    # raises (coursekit.engine.verify.runner)
+    reference: str = "reference.py"
 
 
 def _cell(where, grade_id, raw):
@@ -117,7 +120,7 @@ def load_manifest(course_root, assignment_id):
     cells = {gid: _cell(path, gid, spec) for gid, spec in raw.get("cells", {}).items()}
     return Manifest(assignment_id, folder, raw.get("notebook", f"{assignment_id}.ipynb"),
                     tuple(raw.get("student_files", [])), tuple(raw.get("demo_samples", [])),
-                    cells)
+                    cells, raw.get("reference", "reference.py"))
 
 
 def exclude_overwriting(course_root):

@@ -68,10 +68,18 @@ def decide(manifest, kernel, verdicts):
     decision = Decision()
     for grade_id, (upper, most) in kernel.items():
         verdict = verdicts.get(grade_id)
+        spec = manifest.cells.get(grade_id)
         if verdict is None or verdict.outcome == "withheld":
             reason = verdict.message if verdict else "the grader did not check this cell"
             decision.cells[grade_id] = CellScore(grade_id, most, upper, None, 0.0, "withheld",
                                                  reason)
+            if spec is not None and spec.grader == "check":
+                # its hidden test was a comment in the kernel: the kernel's score says nothing
+                decision.withheld[grade_id] = {"kernel": None, "reason": reason}
+                decision.notes.append(f"review: {grade_id} withheld (its hidden test runs only "
+                                      f"in the grader: regrade once the cause is fixed): "
+                                      f"{reason}")
+                continue
             decision.withheld[grade_id] = {"kernel": upper, "reason": reason}
             decision.notes.append(f"review: {grade_id} withheld ({upper:g} of {most:g} points "
                                   f"in the kernel): {reason}")
@@ -81,7 +89,6 @@ def decide(manifest, kernel, verdicts):
         decision.cells[grade_id] = CellScore(grade_id, most, upper, verdict.points, final,
                                              "lowered" if lowered else "confirmed",
                                              verdict.message)
-        spec = manifest.cells.get(grade_id)
         if lowered and spec is not None and spec.grader == "visible" and upper >= most:
             decision.tampering = True
             decision.notes.append(f"verification: {grade_id} passed in the kernel ({upper:g} "

@@ -25,7 +25,9 @@ class GradingSettings:
         lean: run the grading job in a fork of a process that imported nbgrader.
         warm: start kernels outside bwrap as forks of a process that imported torch.
         faults: ``{student: stage}`` (a stage of ``STAGES`` or ``"record"``): raise there
-            for that submission (fault injection, for tests).
+            for that submission (fault injection, for tests); ``"child"``: its verification
+            child does not start (a fault of the grader: the cells that need the student's
+            code are withheld for review).
     """
     sandbox: SandboxLimits = field(default_factory=SandboxLimits)
     timeout: float = None

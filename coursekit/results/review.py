@@ -27,8 +27,10 @@ def pending(course, assignment_id):
 def _lines(student, cells):
     yield f"{student}: {len(cells)} cell(s) withheld"
     for grade_id, evidence in sorted(cells.items()):
-        yield (f"  {grade_id}: {evidence.get('kernel', 0):g} points in the kernel; "
-               f"{evidence.get('reason')}")
+        kernel = evidence.get("kernel")
+        said = ("no score to accept (a hidden test: it runs in the grader only)" if kernel is None
+                else f"{kernel:g} points in the kernel")
+        yield f"  {grade_id}: {said}; {evidence.get('reason')}"
 
 
 def _settle_notebook(path, settled, decision):
@@ -74,6 +76,13 @@ def review(course, assignment_id, student=None, decision=None, cells=None):
     unknown = sorted(set(chosen) - set(withheld))
     if unknown:
         raise ValueError(f"{unknown} not withheld for {student}; withheld: {sorted(withheld)}")
+    hidden = sorted(g for g in chosen if withheld[g].get("kernel") is None)
+    if decision == "accept" and hidden:
+        raise ValueError(
+            f"{', '.join(hidden)} of {student}: a hidden test runs only in the grader, so the "
+            f"kernel's score says nothing and there is none to accept; fix what the reason "
+            f"names and regrade (coursekit autograde {assignment_id} --force --student "
+            f"{student}), or give points by hand in formgrader; --reject keeps them at 0")
     from nbgrader.api import Gradebook
 
     manifest = course.manifest(assignment_id)
@@ -81,7 +90,7 @@ def review(course, assignment_id, student=None, decision=None, cells=None):
     with Gradebook(course.gradebook_url) as gb:
         for grade_id in chosen:
             grade = gb.find_grade(grade_id, notebook, assignment_id, student)
-            grade.auto_score = float(withheld[grade_id].get("kernel", 0)) \
+            grade.auto_score = float(withheld[grade_id].get("kernel") or 0) \
                 if decision == "accept" else 0.0
         gb.db.commit()
     _settle_notebook(course.autograded(student, assignment_id) / manifest.notebook, chosen,
@@ -91,7 +100,7 @@ def review(course, assignment_id, student=None, decision=None, cells=None):
     entry = entries[student]
     stamp = time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime())
     for grade_id in chosen:
-        points = withheld[grade_id].get("kernel", 0) if decision == "accept" else 0
+        points = (withheld[grade_id].get("kernel") or 0) if decision == "accept" else 0
         entry.setdefault("notes", []).append(f"review: {grade_id} {decision}ed by the "
                                              f"instructor ({points:g} points), {stamp}")
         del entry["withheld"][grade_id]

@@ -28,6 +28,20 @@ def test_is_autograd_found_through_a_helper_and_a_constant_string():
     assert found == ["'backward' at line 2 of answer cell 2"]
 
 
+def test_does_a_decoy_defined_last_hide_the_function_that_runs():
+    # the decorator binds the first definition again: both are read, the autograd is found
+    c = code("import torch\n_grad = torch.autograd.grad\n"
+             "def nn_forward_backward(params, X, y=None, reg=0.0):\n"
+             "    return _grad(X.sum(), list(params.values()))\n"
+             "@(lambda decoy: nn_forward_backward)\n"
+             "def nn_forward_backward(params, X, y=None, reg=0.0):\n    return X.sum(), {}\n")
+    found = c.mentions("nn_forward_backward", attributes={"grad"}, modules=("torch.autograd",))
+    assert found == ["torch.autograd.grad at line 2 of answer cell 2"]
+    lines = sorted(d.node.lineno for d in c.reach("nn_forward_backward")
+                   if d.name == "nn_forward_backward")
+    assert lines == [3, 6]  # both definitions, the live one and the decoy
+
+
 def test_is_an_aliased_autograd_import_found():
     c = code("from torch.autograd import grad as g\n"
              "def nn_forward_backward(params, X, y=None, reg=0.0):\n    return g(X, params)\n")

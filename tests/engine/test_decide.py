@@ -30,12 +30,22 @@ def test_is_partial_credit_taken_from_the_grader():
 
 def test_does_a_withheld_cell_score_zero_and_wait_for_review_with_its_evidence():
     d = decide(MANIFEST, {"hidden": (2.0, 2.0), "toy": (2.0, 2.0)},
-               {"hidden": v("hidden", "withheld", 0.0, message="the child did not start"),
-                "toy": v("toy", "passed", 2.0)})
-    assert d.status == "needs_review" and d.cells["hidden"].final == 0.0
-    assert d.withheld == {"hidden": {"kernel": 2.0, "reason": "the child did not start"}}
-    assert d.cells["toy"].final == 2.0
-    assert any(n.startswith("review: hidden withheld") for n in d.notes)
+               {"toy": v("toy", "withheld", 0.0, message="the child did not start"),
+                "hidden": v("hidden", "passed", 2.0)})
+    assert d.status == "needs_review" and d.cells["toy"].final == 0.0
+    assert d.withheld == {"toy": {"kernel": 2.0, "reason": "the child did not start"}}
+    assert d.cells["hidden"].final == 2.0
+    assert any(n.startswith("review: toy withheld (2 of 2 points in the kernel)")
+               for n in d.notes)
+
+
+def test_is_a_withheld_hidden_cell_given_no_kernel_score_as_evidence():
+    # its hidden test was a comment in the kernel: full points there mean nothing
+    d = decide(MANIFEST, {"hidden": (2.0, 2.0)},
+               {"hidden": v("hidden", "withheld", 0.0, message="a check broke")})
+    assert d.withheld == {"hidden": {"kernel": None, "reason": "a check broke"}}
+    assert d.cells["hidden"].final == 0.0 and d.status == "needs_review"
+    assert any("runs only in the grader" in n for n in d.notes)
 
 
 def test_is_a_cell_nothing_verified_withheld():

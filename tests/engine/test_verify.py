@@ -144,3 +144,43 @@ def test_do_student_cells_include_added_cells_but_not_the_instructors():
         label.startswith("answer cell") for label in labels) == 6
     assert INSTRUCTOR.constants == {"MAX_COMBINATIONS": 48, "SEARCH_ITERS": 1000}
     assert any("get_toy_data" in s for s in INSTRUCTOR.setup)
+
+
+def test_does_every_cell_pass_its_control_with_the_reference(tmp_path):
+    # the control that tells a broken check from a student's odd values must pass everywhere
+    from coursekit.engine.verify.runner import _Cells
+
+    _, files = sample_contents(SAMPLES, "correct_compact")
+    submission = tmp_path / "submitted" / "control" / ASSIGNMENT
+    submission.mkdir(parents=True)
+    for file_name, path in files.items():
+        (submission / file_name).write_bytes(path.read_bytes())
+
+    def no_child():
+        raise AssertionError("a control must not run student code")
+
+    cells = _Cells(MANIFEST, INSTRUCTOR, StudentCode([]), submission, no_child, "cpu")
+    for grade_id in POINTS:
+        value, _ = cells.run(MANIFEST.cells[grade_id], control=True)
+        if MANIFEST.cells[grade_id].returns_score:
+            assert value == pytest.approx(POINTS[grade_id]), grade_id
+
+
+ODD_VALUES = {
+    # rebinds an input to a tensor whose dtype the check cannot read
+    "nn_forward_pass": ("def nn_forward_pass(params, X):\n"
+                        "    params['W1'] = torch.empty(tuple(params['W1'].shape), "
+                        "dtype=torch.bits8)\n    return None\n"),
+    # a number where a list belongs
+    "nn_get_search_params": ("def nn_get_search_params():\n"
+                             "    return [1e-3, 1e-2], 5, [0.0, 0.1], [0.9, 1.0]\n"),
+}
+
+
+def test_do_values_that_break_a_check_fail_the_cell_not_withhold_it(tmp_path):
+    found = verdicts(tmp_path, "correct_compact", ODD_VALUES)
+    for cell in ("forward_hidden", "search_budget"):
+        assert found[cell].outcome == "failed", (cell, found[cell])
+        assert "the test runs with correct functions" in found[cell].message
+    assert "withheld" not in outcomes(found).values(), {
+        g: v.message for g, v in found.items() if v.outcome == "withheld"}

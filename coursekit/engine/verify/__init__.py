@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 
 from coursekit.engine.verify.answers import read_instructor, student_cells
 from coursekit.engine.verify.code import StudentCode
-from coursekit.engine.verify.remote import Child
+from coursekit.engine.verify.remote import Child, GraderFault
 from coursekit.engine.verify.runner import Verdict, verify_cells
 from coursekit.engine.verify.scan import scan
 
@@ -60,6 +60,8 @@ def verify(course, job, manifest, max_points, sandboxed, device, deadline=None):
     children = []
 
     def child():
+        if job.settings.faults.get(job.student) == "child":
+            raise GraderFault("fault injected: the verification child did not start")
         command, start = child_command(course, job.assignment, job.student,
                                        job.settings.sandbox, sandboxed)
         children.append(Child(command, start, instructor.setup, cells, device, deadline))

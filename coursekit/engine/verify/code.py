@@ -64,7 +64,10 @@ def _bound_names(node):
 
 
 class StudentCode:
-    """Top-level definitions of the student's cells, by name (the last one wins, as in Python)."""
+    """Top-level definitions of the student's cells, by name: every statement that binds the
+    name, not only the last. Which one is bound at run time can depend on code (a decorator
+    that returns an earlier function, a default value, a conditional import), so a question
+    about a name is answered for all of them: a decoy defined last hides nothing."""
 
     def __init__(self, sources):
         """``sources``: ``[(label, source)]``; a cell that does not parse adds nothing."""
@@ -78,7 +81,7 @@ class StudentCode:
                 continue
             for node in tree.body:
                 for name in _bound_names(node):
-                    self.definitions[name] = Definition(name, node, label)
+                    self.definitions.setdefault(name, []).append(Definition(name, node, label))
 
     @classmethod
     def from_function(cls, fn):
@@ -103,18 +106,19 @@ class StudentCode:
         return cls(sources)
 
     def reach(self, name, exclude=()):
-        """The definitions ``name``'s code can reach, its own first; [] if it is not defined.
+        """The definitions ``name``'s code can reach (every statement binding each name reached,
+        decorators and default values included), its own first; [] if it is not defined.
         Names in ``exclude`` are not followed (a check replaces them with stand-ins)."""
         seen, order, todo = set(exclude) - {name}, [], [name]
         while todo:
             current = todo.pop(0)
-            definition = self.definitions.get(current)
-            if current in seen or definition is None:
+            if current in seen or current not in self.definitions:
                 continue
             seen.add(current)
-            order.append(definition)
-            todo += [n.id for n in ast.walk(definition.node)
-                     if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Load)]
+            for definition in self.definitions[current]:
+                order.append(definition)
+                todo += [n.id for n in ast.walk(definition.node)
+                         if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Load)]
         return order
 
     # ---------------------------------------------------------------- findings

@@ -14,6 +14,13 @@ returned),
 ``failed`` (a wrong answer, or anything the student's code did or failed to do outside the
 kernel: one line says what) or ``withheld`` (the grader itself failed: the child did not start,
 a setup or a check broke; no submission can cause these, and the cell waits for review).
+
+A check that raises something else than an ``AssertionError`` may have met values it cannot
+use (a tensor of an odd dtype, an input rebound to something else, a list that is a number):
+the student's doing. So the cell is run again as a *control*, with the reference
+implementation's functions (``manifest.reference``) in place of the student's. If the control
+passes, the student's values broke the check and the cell fails; only if the control fails too
+is the check itself at fault, and the cell is withheld.
 """
 import contextlib
 import inspect
@@ -80,7 +87,7 @@ class _Cells:
     def __init__(self, manifest, instructor, code, submission, child_factory, device):
         self.manifest, self.instructor, self.code = manifest, instructor, code
         self.submission, self.child_factory, self.device = submission, child_factory, device
-        self.child, self.base, self.checks = None, None, None
+        self.child, self.base, self.checks, self.reference = None, None, None, None
 
     def functions(self, names):
         if names and self.child is None:
@@ -93,17 +100,42 @@ class _Cells:
                 raise
         return {name: StudentFunction(self.child, name, self.code) for name in names}
 
-    def visible(self, spec):
+    def reference_functions(self, names):
+        """The reference implementation's functions ``names`` (trusted code, run here)."""
+        if self.reference is None:
+            from coursekit.hidden import load_module
+
+            try:
+                self.reference = load_module(
+                    self.manifest.folder / self.manifest.reference,
+                    f"_coursekit_grader_reference_{self.manifest.assignment}")
+            except Exception as err:  # noqa: BLE001
+                raise GraderFault(f"the reference could not be loaded ({type(err).__name__}: "
+                                  f"{_one_line(err, 200)})") from None
+        missing = [n for n in names if not hasattr(self.reference, n)]
+        if missing:
+            raise GraderFault(f"the reference has no {', '.join(missing)}")
+        return {name: getattr(self.reference, name) for name in names}
+
+    def run(self, spec, control=False):
+        """(value, printed) of the cell; ``control``: with the reference's functions."""
+        functions = (self.reference_functions if control else self.functions)(spec.uses)
+        if spec.grader == "visible":  # a control gets a fresh setup: the student may have
+            return self.visible(spec, functions, fresh=control)  # changed the shared one
+        return self.check(spec, functions)
+
+    def visible(self, spec, functions, fresh=False):
         if self.base is None:
             self.base = _setup_namespace(self.instructor, self.device)
-        namespace = {**self.base, **self.functions(spec.uses)}
+        base = _setup_namespace(self.instructor, self.device) if fresh else self.base
+        namespace = {**base, **functions}
         source = self.instructor.tests[spec.grade_id]
         out = io.StringIO()
         with contextlib.redirect_stdout(out):
             exec(compile(source, f"<{spec.grade_id}>", "exec"), namespace)  # noqa: S102
         return None, out.getvalue()
 
-    def check(self, spec):
+    def check(self, spec, functions):
         if self.checks is None:
             from coursekit.hidden import load_module
 
@@ -121,7 +153,7 @@ class _Cells:
             if name not in self.instructor.constants:
                 raise GraderFault(f"the source notebook sets no constant {name}")
             constants.append(self.instructor.constants[name])
-        args = [*self.functions(spec.uses).values(), *_fill(spec.args, self.submission),
+        args = [*functions.values(), *_fill(spec.args, self.submission),
                 *constants]
         kwargs = _fill(spec.kwargs, self.submission)
         if "device" in inspect.signature(check).parameters:
@@ -140,12 +172,15 @@ class _Cells:
             self.child.close()
 
 
-def _judge(spec, max_points, run, not_data=list):
+def _judge(spec, max_points, run, not_data=list, control=None):
     """Run one cell (``run()`` -> (value, printed)) and turn what happens into a verdict.
 
     ``not_data()`` (asked after the cell ran) lists what the student's functions gave back
-    that is not data (a sparse tensor, an object): a check that then raises failed because of
-    the student's values, so the cell fails like a wrong answer, never withheld."""
+    that is not data (a sparse tensor, an object); ``control()`` runs the cell with the
+    reference's functions. An exception that is neither a failed assertion nor the grader's
+    own fault fails the cell when the student's values caused it (they were not data, the
+    student's code raised it, or the control passes) and withholds it only when the control
+    fails too."""
     try:
         value, printed = run()
     except GraderFault as err:
@@ -160,11 +195,15 @@ def _judge(spec, max_points, run, not_data=list):
             return Verdict(spec.grade_id, "failed", 0.0, max_points, _one_line(
                 f"{not_data()[0]}, which the grader cannot compare (it compares dense tensors, "
                 f"numbers, strings and lists, tuples or dicts of them)"))
-        from_student = getattr(err, "coursekit_from_student", False)
-        if from_student or (spec.grader == "visible" and not isinstance(err, NameError)):
+        if getattr(err, "coursekit_from_student", False):
             return Verdict(spec.grade_id, "failed", 0.0, max_points, text)
+        fault = _control_fault(control)
+        if fault is None:
+            return Verdict(spec.grade_id, "failed", 0.0, max_points, _one_line(
+                f"{text} (the test runs with correct functions: what yours return or change "
+                f"is not what it expects)"))
         return Verdict(spec.grade_id, "withheld", 0.0, max_points,
-                       f"the grader could not check this cell: {text}")
+                       f"the grader could not check this cell: {text} ({fault})")
     if spec.returns_score:
         try:
             points = min(max(float(value), 0.0), max_points)
@@ -175,6 +214,17 @@ def _judge(spec, max_points, run, not_data=list):
         return Verdict(spec.grade_id, "passed" if full else "partial", points, max_points,
                        None if full else f"{points:g} of {max_points:g} points", printed)
     return Verdict(spec.grade_id, "passed", max_points, max_points, None, printed)
+
+
+def _control_fault(control):
+    """None if the cell passes with the reference's functions, else why it does not."""
+    if control is None:
+        return "no control was run"
+    try:
+        control()
+    except Exception as err:  # noqa: BLE001 - the check fails with correct code: the grader's
+        return f"it fails with the reference too: {type(err).__name__}: {_one_line(err, 200)}"
+    return None
 
 
 def _hide_paths(verdict, submission):
@@ -213,12 +263,11 @@ def verify_cells(manifest, instructor, code, submission, max_points, child_facto
                         grade_id, "withheld", 0.0, most, "the grader could not check this "
                         "cell: the assignment's manifest.toml has no entry for it")
                 continue
-            run = (lambda s=spec: cells.visible(s)) if spec.grader == "visible" else (
-                lambda s=spec: cells.check(s))
             if cells.child is not None:
                 cells.child.not_data.clear()
-            verdicts[grade_id] = _hide_paths(_judge(spec, most, run, cells.not_data),
-                                             submission)
+            verdicts[grade_id] = _hide_paths(_judge(
+                spec, most, lambda s=spec: cells.run(s), cells.not_data,
+                lambda s=spec: cells.run(s, control=True)), submission)
     finally:
         cells.close()
     return verdicts
