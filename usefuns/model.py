@@ -14,6 +14,7 @@ from usefuns.utils import get_device
 __all__ = ["PARAM_NAMES", "TwoLayerNet", "load_params", "check_params"]
 
 PARAM_NAMES = ("W1", "b1", "W2", "b2")
+MAX_ELEMENTS = 1 << 25  # per tensor of a checkpoint: far above any net of this assignment
 
 
 def check_params(params, source="params"):
@@ -38,6 +39,12 @@ def check_params(params, source="params"):
         if not isinstance(value, torch.Tensor) or not value.is_floating_point():
             raise ValueError(f"{source}: {name} must be a floating-point tensor, not "
                              f"{getattr(value, 'dtype', type(value).__name__)}.")
+        if value.numel() > MAX_ELEMENTS or (value.numel() and value.untyped_storage().nbytes()
+                                            < value.numel() * value.element_size()):
+            raise ValueError(f"{source}: {name} has {value.numel()} elements in "
+                             f"{value.untyped_storage().nbytes()} bytes of memory (an expanded "
+                             f"view, or over {MAX_ELEMENTS} elements); save real tensors "
+                             f"(net.save() does).")
     W1, b1, W2, b2 = (params[name] for name in PARAM_NAMES)
     if W1.dim() != 2 or W2.dim() != 2 or b1.dim() != 1 or b2.dim() != 1:
         raise ValueError(f"{source}: W1 and W2 must be matrices, b1 and b2 vectors; got shapes "

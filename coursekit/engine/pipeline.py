@@ -94,8 +94,14 @@ class _Run:
         result.notes += _incidents(nb)
         grades = result.notebooks[Path(manifest.notebook).stem]["grades"]
         kernel_points = _kernel_points(nb, grades)
-        found = verify(course, job, manifest, {g: m for g, (_, m) in kernel_points.items()},
-                       sandboxed, task_device(result.env), self.deadline)
+        # The checks, the reference and the source notebook's setup run in this process: take
+        # them from the job's own bytes, never from the course folder the kernel has run in
+        # (without bwrap a kernel could have rewritten them there).
+        with tempfile.TemporaryDirectory(prefix="coursekit-instructor-") as pristine:
+            workspace.unpack(job.course_tar, pristine)
+            found = verify(course, job, load_manifest(pristine, job.assignment),
+                           {g: m for g, (_, m) in kernel_points.items()}, sandboxed,
+                           task_device(result.env), self.deadline, instructor_root=pristine)
         self.enter("decide")
         decision = decide.decide(manifest, kernel_points, found.verdicts)
         for grade_id, score in decision.cells.items():

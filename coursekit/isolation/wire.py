@@ -29,6 +29,11 @@ OBJECT = "__coursekit_grader_object__"
 REF = "__coursekit_argument__"
 OPAQUE = "__coursekit_opaque__"
 MAX_FRAME = 1 << 30  # bytes: a frame larger than this is refused, not read
+# A tensor crosses only with a dtype every check can compute with, and at most this many
+# elements: a small frame can hold a huge expanded view (stride 0), which cloning would make real.
+MAX_ELEMENTS = 1 << 25
+DTYPES = frozenset({"float16", "bfloat16", "float32", "float64", "int8", "int16", "int32",
+                    "int64", "uint8", "bool"})
 
 
 class Opaque:
@@ -111,6 +116,10 @@ def plain(value, ids=None, special=None, _inside=None, _depth=0):
         if type(value) is not torch.Tensor or value.layout != torch.strided or value.is_nested \
                 or value.is_quantized or value.device.type == "meta":
             return {OPAQUE: _describe(value, torch)}
+        if str(value.dtype).removeprefix("torch.") not in DTYPES:
+            return {OPAQUE: f"a tensor of dtype {value.dtype}"}
+        if value.numel() > MAX_ELEMENTS:
+            return {OPAQUE: f"a tensor of {value.numel()} elements (at most {MAX_ELEMENTS})"}
         return value.detach().clone()
     if value is None or type(value) in (bool, int, float, str):
         return value

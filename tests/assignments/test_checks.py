@@ -294,3 +294,31 @@ def test_does_check_train_name_a_wrong_update(update, part):
                                     "            params[k].data -= learning_rate * grads[k]"])
 def test_does_check_train_accept_other_correct_updates(update):
     checks.check_train(_train_with(update))
+
+
+@pytest.mark.parametrize("body, named", [
+    # numeric differentiation is not backpropagation
+    ("    from usefuns.grad import compute_numeric_gradient\n"
+     "    loss = _loss(params, X, y, reg)\n"
+     "    grads = {k: compute_numeric_gradient(lambda _: _loss(params, X, y, reg), params[k])\n"
+     "             for k in params}\n"
+     "    return loss, grads\n", "usefuns.grad"),
+    # the autograd graph walked by hand, through parameters that require gradients
+    ("    p = {k: torch.nn.Parameter(v.clone()) for k, v in params.items()}\n"
+     "    loss = _loss(p, X, y, reg)\n"
+     "    loss.grad_fn(torch.ones((), dtype=loss.dtype))\n"
+     "    return loss.detach(), {k: torch.zeros_like(v) for k, v in params.items()}\n",
+     "Parameter"),
+])
+def test_is_backprop_by_other_means_caught(tmp_path, body, named):
+    source = ("import torch\n\n\ndef _loss(params, X, y, reg):\n"
+              "    s = (X @ params['W1'] + params['b1']).clamp(min=0) @ params['W2'] + params['b2']\n"
+              "    return torch.nn.functional.cross_entropy(s, y)\n\n\n"
+              "def nn_forward_backward(params, X, y=None, reg=0.0):\n" + body)
+    path = tmp_path / "other_means.py"
+    path.write_text(source)
+    spec = importlib.util.spec_from_file_location("other_means", path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    with pytest.raises(AssertionError, match=f"uses autograd .*{named}"):
+        checks.check_backprop(module.nn_forward_backward)

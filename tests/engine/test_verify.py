@@ -181,6 +181,7 @@ def test_do_values_that_break_a_check_fail_the_cell_not_withhold_it(tmp_path):
     found = verdicts(tmp_path, "correct_compact", ODD_VALUES)
     for cell in ("forward_hidden", "search_budget"):
         assert found[cell].outcome == "failed", (cell, found[cell])
-        assert "the test runs with correct functions" in found[cell].message
+    assert "changed its input W1" in found["forward_hidden"].message  # bits8 never crosses
+    assert "the test runs with correct functions" in found["search_budget"].message
     assert "withheld" not in outcomes(found).values(), {
         g: v.message for g, v in found.items() if v.outcome == "withheld"}

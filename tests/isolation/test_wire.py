@@ -63,3 +63,13 @@ def test_are_frames_read_back_and_oversized_ones_refused():
     huge = io.BytesIO(struct.pack(">Q", wire.MAX_FRAME + 1))
     with pytest.raises(ValueError, match="over the limit"):
         wire.read_frame(huge)
+
+
+def test_are_odd_dtypes_and_huge_views_refused_before_they_cost_memory():
+    # a 1-element storage viewed as 2**40 elements (stride 0) must not be made real
+    huge = torch.zeros(1).expand(2 ** 40)
+    assert wire.OPAQUE in wire.plain(huge) and "elements" in wire.plain(huge)[wire.OPAQUE]
+    odd = torch.empty(3, dtype=torch.bits8)
+    assert wire.plain(odd) == {wire.OPAQUE: "a tensor of dtype torch.bits8"}
+    small = torch.zeros(1).expand(4)  # a small expanded view is harmless: cloned, real
+    assert torch.equal(wire.plain(small), torch.zeros(4))

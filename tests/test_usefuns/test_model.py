@@ -114,3 +114,16 @@ def test_does_check_params_return_the_sizes():
     params = {"W1": torch.zeros(2, 3), "b1": torch.zeros(3), "W2": torch.zeros(3, 4),
               "b2": torch.zeros(4)}
     assert check_params(params) == (2, 3, 4)
+
+
+def test_is_a_checkpoint_of_expanded_views_refused(tmp_path):
+    # a few bytes on disk that would be 2**40 weights: refused before any computation
+    from usefuns.model import PARAM_NAMES, load_params
+
+    params = {"W1": torch.zeros(1).expand(4, 2 ** 38), "b1": torch.zeros(1).expand(2 ** 38),
+              "W2": torch.zeros(1).expand(2 ** 38, 3), "b2": torch.zeros(3)}
+    path = tmp_path / "best_model.pt"
+    torch.save(params, path)
+    assert path.stat().st_size < 10_000 and set(params) == set(PARAM_NAMES)
+    with pytest.raises(ValueError, match="expanded view"):
+        load_params(path)

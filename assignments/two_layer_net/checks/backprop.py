@@ -17,12 +17,18 @@ from .support import (_F64, _KEYS, _describe, _dict, _fail, _fb, _grad_of, _invo
 
 __all__ = ["check_backprop"]
 
+# Autograd by name, its graph walked by hand (grad_fn, next_functions), parameters that require
+# gradients by default (Parameter), hooks, and numeric differentiation (usefuns.grad), which is
+# not backpropagation either.
 AUTOGRAD_ATTRIBUTES = frozenset({"backward", "autograd", "grad", "requires_grad",
                                  "requires_grad_", "enable_grad", "set_grad_enabled", "func",
-                                 "vjp", "jvp", "jacobian", "hessian", "retain_grad"})
-AUTOGRAD_NAMES = frozenset({"autograd", "functorch", "vjp", "jvp", "jacobian", "hessian"})
-AUTOGRAD_STRINGS = AUTOGRAD_ATTRIBUTES - {"grad", "func"}
-AUTOGRAD_MODULES = ("torch.autograd", "torch.func", "functorch")
+                                 "vjp", "jvp", "jacobian", "hessian", "retain_grad", "grad_fn",
+                                 "next_functions", "Parameter", "register_hook",
+                                 "compute_numeric_gradient"})
+AUTOGRAD_NAMES = frozenset({"autograd", "functorch", "vjp", "jvp", "jacobian", "hessian",
+                            "Parameter", "compute_numeric_gradient"})
+AUTOGRAD_STRINGS = AUTOGRAD_ATTRIBUTES - {"grad", "func", "Parameter"}
+AUTOGRAD_MODULES = ("torch.autograd", "torch.func", "functorch", "usefuns.grad")
 
 
 def _read(entry, code):

@@ -144,7 +144,7 @@ def check_find_best_net(find_best_net, device=None):
         raise AssertionError(f"find_best_net did not return the net with the best validation "
                              f"accuracy{hint}: it returned {chosen}, the best net had "
                              f"{best.val_acc:.4f}")
-    if not isinstance(best_val_acc, (int, float)) or abs(best_val_acc - best.val_acc) > 1e-6:
+    if not isinstance(best_val_acc, (int, float)) or not abs(best_val_acc - best.val_acc) <= 1e-6:
         raise AssertionError(f"best_val_acc should be the best net's validation accuracy "
                              f"{best.val_acc:.4f} as a float in [0, 1], not {best_val_acc!r}")
     if not isinstance(best_stat, dict) or best_stat.get("val_acc_history") != \

@@ -10,6 +10,7 @@
 """
 import json
 from dataclasses import dataclass, field
+from pathlib import Path
 
 from coursekit.engine.verify.answers import read_instructor, student_cells
 from coursekit.engine.verify.code import StudentCode
@@ -38,7 +39,8 @@ def task_device(env):
     return str(get_device())
 
 
-def verify(course, job, manifest, max_points, sandboxed, device, deadline=None):
+def verify(course, job, manifest, max_points, sandboxed, device, deadline=None,
+           instructor_root=None):
     """Verdicts on one submission's autograded cells (``max_points``: {grade_id: points}).
 
     Args:
@@ -48,11 +50,14 @@ def verify(course, job, manifest, max_points, sandboxed, device, deadline=None):
         sandboxed: run the verification child in bwrap.
         device: where the student's functions run (see :func:`task_device`).
         deadline: ``time.monotonic()`` past which no student function is run.
+        instructor_root: where the source notebook is read (default: ``course``); the
+            pipeline gives a fresh copy that no student code has run in.
     """
     from coursekit.isolation.sandbox import child_command
 
     name = manifest.notebook
-    source = json.loads((course / "source" / job.assignment / name).read_text())
+    source = json.loads((Path(instructor_root or course) / "source" / job.assignment / name)
+                        .read_text())
     graded = json.loads((course / "autograded" / job.student / job.assignment / name).read_text())
     instructor, cells = read_instructor(source), student_cells(source, graded)
     code = StudentCode(cells)

@@ -110,7 +110,7 @@ class Child:
 
     def _read(self, seconds):
         end = time.monotonic() + max(seconds, 0)
-        data, need = b"", None
+        data, need = bytearray(), None  # appended in place: linear in the frame's size
         fd = self.proc.stdout.fileno()
         while need is None or len(data) < 8 + need:
             left = end - time.monotonic()
@@ -126,7 +126,7 @@ class Child:
                 if need > wire.MAX_FRAME:
                     self._kill()
                     raise OSError(f"it sent a frame of {need} bytes, over the limit")
-        return data[8:8 + need]
+        return bytes(data[8:8 + need])
 
     def _exchange(self, request, seconds, callbacks=()):
         """Send ``request``; answer the child's callbacks until its reply comes; return it."""
