@@ -6,7 +6,7 @@ once per process, so it never has to be on ``sys.path`` and never travels with t
 
 Where a check runs decides what it is handed. Under ``coursekit autograde`` the grader runs
 every check itself, outside the kernel, and hands it *stand-ins* for the student's functions
-(``coursekit.engine.verify.remote.StudentFunction``) that run them in a sandboxed child; in an
+(``coursekit.engine.verify.standin.StudentFunction``) that run them in a sandboxed child; in an
 instructor's own run of the solved notebook (nbval, ``coursekit demo``) or under plain
 ``nbgrader autograde`` the check runs in the kernel with the real functions. The three helpers
 below work with both, so one check serves every case:

@@ -6,7 +6,8 @@ import pytest
 import torch
 
 from coursekit.engine.verify.code import StudentCode
-from coursekit.engine.verify.remote import Child, GraderFault, StudentFunction
+from coursekit.engine.verify.remote import Child, GraderFault
+from coursekit.engine.verify.standin import StudentFunction
 from coursekit.isolation import wire
 from coursekit.isolation.settings import SandboxLimits
 

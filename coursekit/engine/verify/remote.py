@@ -2,7 +2,7 @@
 
 :class:`Child` starts ``coursekit.isolation.child`` (sandboxed, with the task's limits), runs the
 instructor's setup cells and loads the student's cells there, then answers calls from
-:class:`StudentFunction` stand-ins, which the checks receive instead of the student's functions.
+:class:`~coursekit.engine.verify.standin.StudentFunction` stand-ins, which the checks receive instead of the student's functions.
 A stand-in sends its arguments as plain data (``coursekit.isolation.wire``) and returns the
 values that come back, with in-place updates of the grader's own tensors and dicts mirrored; a
 grader function passed as an argument is called back; a grader object a callback returns (a
@@ -25,9 +25,10 @@ import subprocess
 import tempfile
 import time
 
+from coursekit.engine.verify.standin import StudentFunction
 from coursekit.isolation import wire
 
-__all__ = ["GraderFault", "Child", "StudentFunction", "student_error", "CALL_SECONDS"]
+__all__ = ["GraderFault", "Child", "student_error", "CALL_SECONDS"]
 
 CALL_SECONDS = 120.0  # at most this long for one call, whatever the deadline leaves
 
@@ -290,36 +291,3 @@ def _mirror(mine, theirs, torch):
         mine.update(theirs)
         return mine
     return theirs
-
-
-class StudentFunction:
-    """A stand-in for the student's function ``name`` that runs it in the child.
-
-    Besides calling it, the checks' helpers (``coursekit.hidden``) use ``watched`` (operations
-    counted, autograd blocked), ``with_globals`` (names of its namespace replaced for one call),
-    ``watched_with`` (both) and ``code`` (the source the grader read, for static checks).
-    """
-
-    def __init__(self, child, name, code):
-        self.child, self.__name__, self.code = child, name, code
-
-    def __call__(self, *args, **kwargs):
-        return self.child.call(self.__name__, args, kwargs)[0]
-
-    def watched(self, *args, **kwargs):
-        return self.watched_with({}, *args, **kwargs)
-
-    def watched_with(self, names, *args, **kwargs):
-        from coursekit.isolation.watch import Watched
-
-        value, report = self.child.call(self.__name__, args, kwargs, watch=True, swaps=names)
-        report = report or {}
-        return Watched(value, int(report.get("operations", 0)),
-                       tuple(str(a) for a in report.get("autograd", [])),
-                       tuple(str(g) for g in report.get("grad_outputs", [])))
-
-    def with_globals(self, names, *args, **kwargs):
-        return self.child.call(self.__name__, args, kwargs, swaps=names)[0]
-
-    def __repr__(self):
-        return f"<the student's {self.__name__}, run outside the notebook>"

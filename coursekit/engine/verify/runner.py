@@ -4,7 +4,7 @@ For each cell the manifest gives to the grader (``coursekit.course.manifest``), 
 own process, which never runs student code:
 
 - ``grader = "check"``: the check (``assignments/<a>/checks``) is called with
-  :class:`~coursekit.engine.verify.remote.StudentFunction` stand-ins, which run the student's
+  :class:`~coursekit.engine.verify.standin.StudentFunction` stand-ins, which run the student's
   functions in the verification child and return only data;
 - ``grader = "visible"``: the cell's own test code, taken from the instructor's source notebook,
   runs on the instructor's setup (run here) with the same stand-ins.
@@ -28,7 +28,8 @@ import io
 import os
 from dataclasses import dataclass, replace
 
-from coursekit.engine.verify.remote import GraderFault, StudentFunction
+from coursekit.engine.verify.remote import GraderFault
+from coursekit.engine.verify.standin import StudentFunction
 
 __all__ = ["Verdict", "verify_cells"]
 
