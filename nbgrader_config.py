@@ -51,7 +51,10 @@ from usefuns.selfcheck import use_in_nbgrader  # noqa: E402
 
 use_in_nbgrader()
 
-# A runaway print loop or traceback is cut short in the graded notebook.
+# A runaway print loop or traceback is cut short in the graded notebook: bytes while each cell
+# runs (coursekit.engine.outputcap; a line in the cell says where it was cut), then lines.
+c.CappedExecute.cell_output_bytes = 1_000_000       # per cell run
+c.CappedExecute.notebook_output_bytes = 20_000_000  # per notebook
 c.LimitOutput.max_lines = 1000
 c.LimitOutput.max_traceback = 100
 

@@ -33,12 +33,16 @@ class FaultInjected(RuntimeError):
 
 
 def _incidents(nb):
-    """One note per kernel death, timeout or poisoned CUDA context (coursekit.engine.recovering)."""
-    notes = []
-    for incident in nb.get("metadata", {}).get("coursekit", {}).get("incidents", []):
+    """One note per kernel death, timeout or poisoned CUDA context (coursekit.engine.recovering)
+    and per cell whose output was cut while it ran (coursekit.engine.outputcap)."""
+    notes, found = [], nb.get("metadata", {}).get("coursekit", {})
+    for incident in found.get("incidents", []):
         where = incident.get("grade_id") or f"cell {incident.get('cell')}"
         notes.append(f"kernel {incident.get('kind')} in {where}: "
                      f"{' '.join(str(incident.get('message', '')).split())[:300]}")
+    for cut in found.get("output_cut", [])[:20]:
+        where = cut.get("grade_id") or f"cell {cut.get('cell')}"
+        notes.append(f"{cut.get('message')} ({where}; the rest was not kept)")
     return notes
 
 

@@ -6,7 +6,8 @@ included; a cell that hangs past ``Execute.timeout`` is interrupted, but a kerne
 the interrupt makes every later cell time out too; and on a GPU one device-side assert (an
 out-of-range class index, say) leaves the CUDA context unusable, so every later cell fails.
 
-:class:`RecoveringExecute` is nbgrader's ``Execute`` with one change. When cell k kills the
+:class:`RecoveringExecute` is nbgrader's ``Execute`` with output capped while cells run
+(``coursekit.engine.outputcap.CappedExecute``) and one change. When cell k kills the
 kernel, times out, or fails with a poisoned CUDA context, cell k gets an error output that says
 so (it scores zero), a fresh kernel starts, the code cells above k run again in it (their
 outputs from the first run are kept; cells that killed a kernel are skipped) and execution goes
@@ -36,6 +37,8 @@ from nbconvert.preprocessors.execute import NotebookClient
 from nbformat import NotebookNode
 from nbgrader.preprocessors import Execute
 from traitlets import Integer, List, Unicode
+
+from coursekit.engine.outputcap import CappedExecute
 
 __all__ = ["RecoveringExecute", "autograde_preprocessors", "METADATA_KEY"]
 
@@ -90,7 +93,7 @@ def _error_output(ename, evalue):
                         traceback=[f"\x1b[0;31m{ename}\x1b[0m: {evalue}"])
 
 
-class RecoveringExecute(Execute):
+class RecoveringExecute(CappedExecute):
     """nbgrader's ``Execute`` that restarts a dead, hung or CUDA-poisoned kernel (see module)."""
 
     max_restarts = Integer(
@@ -126,6 +129,8 @@ class RecoveringExecute(Execute):
         if self._incidents:
             self.nb.metadata[METADATA_KEY] = {"incidents": self._incidents,
                                               "restarts": self._restarts, "not_run": not_run}
+        if self.cuts:
+            self.nb.metadata.setdefault(METADATA_KEY, {})["output_cut"] = self.cuts
         return self.nb, self.resources
 
     # ---------------------------------------------------------------- one cell

@@ -18,6 +18,7 @@ EDITED = [name for name in samples.list_samples(SAMPLES)
           and not any(e["op"] == "clear_cells"
                       for e in samples.load_expected(SAMPLES, name)["notebook_edits"])]
 EDITORS = [name for name in EDITED if name.startswith(("editor_", "nbformat_4"))]
+RUN_NOTES = ("output cut",)  # notes made while the notebook runs (outputcap), not by preflight
 
 
 def _prepared(tmp_path, name):
@@ -49,7 +50,8 @@ def test_does_an_edited_sample_come_back_as_the_release_in_order(tmp_path, name)
     assert result["gradable"], result
     assert _grade_ids(nb) == _grade_ids(release)
     for phrase in samples.load_expected(SAMPLES, name).get("expected_notes", []):
-        assert any(phrase in note for note in result["notes"]), (phrase, result["notes"])
+        if not phrase.startswith(RUN_NOTES):
+            assert any(phrase in note for note in result["notes"]), (phrase, result["notes"])
 
 
 @pytest.mark.parametrize("name", EDITORS)

@@ -177,3 +177,31 @@ def test_does_plain_nbgrader_autograde_grade_the_rest_of_a_crashing_submission(t
     [incident] = graded.metadata["coursekit"]["incidents"]
     assert (incident["grade_id"], incident["kind"]) == ("search_select", "died")
     assert "SIGSEGV" in incident["message"]
+
+
+def test_is_a_flood_of_output_cut_while_the_cell_runs_and_its_error_kept(tmp_path):
+    flood = "for _ in range(200):\n    print('x' * 100_000)"  # 20 MB
+    nb = _run(_notebook(flood, "print('after')", flood + "\nraise ValueError('still fails')",
+                        flood, flood), tmp_path, cell_output_bytes=1_000_000,
+              notebook_output_bytes=2_500_000)
+    first, after, failing, fourth, fifth = nb.cells[1:]
+    text = _stdout(first)
+    assert 900_000 < len(text) < 1_100_000  # about the cap, not 20 MB
+    assert text.rstrip().endswith("(c.CappedExecute.cell_output_bytes); the rest was not kept]")
+    assert _stdout(after) == "after\n"
+    assert [e.evalue for e in _errors(failing)] == ["still fails"]  # errors always stay
+    assert "this notebook wrote more than 2500000 bytes" in _stdout(fifth)
+    total = sum(len(_stdout(c)) for c in nb.cells[1:])
+    assert total < 2_500_000 + 1_000  # the notebook's cap holds too
+    cuts = nb.metadata["coursekit"]["output_cut"]  # for the status notes
+    assert [c["cell"] for c in cuts] == [1, 3, 4, 5]
+    assert cuts[0]["message"] == "output cut: the cell wrote more than 1000000 bytes"
+    assert "incidents" not in nb.metadata["coursekit"]
+
+
+def test_does_nbgrader_config_cap_output_per_cell_and_notebook():
+    config = _course_config()
+    assert config.CappedExecute.cell_output_bytes == 1_000_000
+    assert config.CappedExecute.notebook_output_bytes == 20_000_000
+    assert issubclass(execute.RecoveringExecute, __import__(
+        "coursekit.engine.outputcap", fromlist=["CappedExecute"]).CappedExecute)

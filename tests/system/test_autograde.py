@@ -124,6 +124,13 @@ def test_does_no_stored_output_reach_the_graded_notebook(graded_samples):
     assert graded.stat().st_size < 2_000_000
 
 
+def test_is_output_printed_while_grading_cut_while_the_cell_runs(graded_samples):
+    _, course = graded_samples  # 50 MB printed by a cell the student added
+    graded = course / "autograded" / "broken_output_flood" / "two_layer_net" / "two_layer_net.ipynb"
+    assert graded.stat().st_size < 2_500_000
+    assert "[output cut here: this cell wrote more than 1000000 bytes" in graded.read_text()
+
+
 def test_does_the_report_list_each_submissions_status_reason_and_notes(graded_samples):
     from coursekit.results.report import build_report
     from coursekit.results.reporthtml import render_html
