@@ -219,9 +219,12 @@ def autograde_batch(course_root, assignment_id, options=None, settings=None):
         def submit_next():
             for student in queue:
                 try:
-                    job = Job(assignment_id, student, course_tar, gradebook,
-                              workspace.pack([course.submitted(student, assignment_id)],
-                                             course.submitted(student)), settings, placement)
+                    notes = []
+                    tar = workspace.pack_submission(
+                        course.submitted(student, assignment_id), settings.sandbox.file_size,
+                        settings.sandbox.scratch_size, notes)
+                    job = Job(assignment_id, student, course_tar, gradebook, tar, settings,
+                              placement, tuple(notes))
                 except Exception as err:  # noqa: BLE001 - this submission fails, not the batch
                     failed = Result(student, reason=f"prepare: {type(err).__name__}: {err}")
                     run[student] = record(course, assignment_id, failed).status_entry()

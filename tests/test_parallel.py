@@ -353,8 +353,23 @@ def test_is_a_broken_submission_recorded_as_failed_without_stopping_the_others(b
                   and c.cell_type == "code")
     answer.source = "import os\nos._exit(1)  # the kernel dies\n" + answer.source
     nbformat.write(nb, dies / f"{ASSIGNMENT}.ipynb")
+    heavy = broken / "submitted" / "heavy" / ASSIGNMENT  # once: RecursionError, batch stopped
+    shutil.copytree(broken / "submitted" / "blank" / ASSIGNMENT, heavy)
+    deep = heavy
+    for _ in range(1000):
+        deep = deep / "d"
+        deep.mkdir()
+    with open(heavy / "huge.bin", "wb") as handle:  # 1 GiB, sparse
+        handle.truncate(1024 ** 3)
 
     run = batch(broken, workers=2)
+    assert run["heavy"]["status"] == "graded", run["heavy"]
+    assert any("huge.bin (1024 MB)" in n for n in run["heavy"]["notes"]), run["heavy"]["notes"]
+    assert any("nested more than" in n for n in run["heavy"]["notes"])
+    (heavy / "huge.bin").unlink()
+    while deep != heavy:  # shutil.rmtree (pytest's clean-up) recurses
+        deep.rmdir()
+        deep = deep.parent
     assert run["not_json"]["status"] == "failed"
     assert "not valid JSON" in run["not_json"]["reason"]
     # the kernel that dies costs only its cell (coursekit.engine.recovering), and the status says so

@@ -58,7 +58,9 @@ class Job:
         course_tar: tar of ``nbgrader_config.py``, ``source/<a>/``, ``release/<a>/`` and
             ``assignments/<a>/`` without its samples.
         gradebook: the master's ``gradebook.db`` (a consistent snapshot).
-        submission_tar: tar of ``submitted/<student>/<a>/``.
+        submission_tar: tar of ``submitted/<student>/<a>/`` (within the limits of
+            ``coursekit.engine.workspace.pack_submission``).
+        notes: what the master set aside while packing, for the submission's status.
     """
     assignment: str
     student: str
@@ -67,6 +69,7 @@ class Job:
     submission_tar: bytes
     settings: GradingSettings
     placement: Placement = field(default_factory=Placement)
+    notes: tuple = ()
 
 
 @dataclass

@@ -126,7 +126,7 @@ class _Run:
             f"{limit}, before the submission was checked" if kernel.timed_out else
             f"the grading job died before the submission was checked: "
             f"{execute.failure_reason(kernel.log)}")}
-        result.notes = list(check["notes"])
+        result.notes = [*job.notes, *check["notes"]]
         if not check["gradable"]:  # nbgrader did not run; the log says why
             result.reason = check["reason"]
             result.log = "\n".join(["coursekit preflight: not gradable: " + check["reason"],
