@@ -27,3 +27,26 @@ def graded_samples(tmp_path_factory):
             os.environ.pop("COURSEKIT_CELL_TIMEOUT")
         else:
             os.environ["COURSEKIT_CELL_TIMEOUT"] = saved
+
+
+def nested_folders(top, depth):
+    """``top/d/d/.../d`` (``depth`` folders), made one at a time (os.makedirs recurses)."""
+    deep = Path(top)
+    for _ in range(depth):
+        deep = deep / "d"
+        deep.mkdir()
+    return deep
+
+
+def remove_nested_folders(top):
+    """Remove what :func:`nested_folders` made, bottom up: shutil.rmtree, and so pytest's
+    clean-up of old temporary folders, recurses and fails on a thousand levels."""
+    chain, path = [], Path(top) / "d"
+    while path.is_dir():
+        chain.append(path)
+        path = path / "d"
+    for folder in reversed(chain):
+        for child in folder.iterdir():
+            if not child.is_dir():
+                child.unlink()
+        folder.rmdir()

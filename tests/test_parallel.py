@@ -19,7 +19,7 @@ from pathlib import Path
 import nbformat
 import pytest
 
-from conftest import ASSIGNMENT, ROOT
+from conftest import ASSIGNMENT, ROOT, nested_folders, remove_nested_folders
 from coursekit.course import commands
 from coursekit import cli, course
 from coursekit.isolation import forkserver
@@ -355,21 +355,16 @@ def test_is_a_broken_submission_recorded_as_failed_without_stopping_the_others(b
     nbformat.write(nb, dies / f"{ASSIGNMENT}.ipynb")
     heavy = broken / "submitted" / "heavy" / ASSIGNMENT  # once: RecursionError, batch stopped
     shutil.copytree(broken / "submitted" / "blank" / ASSIGNMENT, heavy)
-    deep = heavy
-    for _ in range(1000):
-        deep = deep / "d"
-        deep.mkdir()
+    nested_folders(heavy, 1000)
     with open(heavy / "huge.bin", "wb") as handle:  # 1 GiB, sparse
         handle.truncate(1024 ** 3)
-
-    run = batch(broken, workers=2)
+    try:
+        run = batch(broken, workers=2)
+    finally:
+        remove_nested_folders(heavy)
     assert run["heavy"]["status"] == "graded", run["heavy"]
     assert any("huge.bin (1024 MB)" in n for n in run["heavy"]["notes"]), run["heavy"]["notes"]
     assert any("nested more than" in n for n in run["heavy"]["notes"])
-    (heavy / "huge.bin").unlink()
-    while deep != heavy:  # shutil.rmtree (pytest's clean-up) recurses
-        deep.rmdir()
-        deep = deep.parent
     assert run["not_json"]["status"] == "failed"
     assert "not valid JSON" in run["not_json"]["reason"]
     # the kernel that dies costs only its cell (coursekit.engine.recovering), and the status says so

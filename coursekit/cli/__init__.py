@@ -24,6 +24,7 @@ from coursekit.cli.actions import (SANDBOX_OPTIONS, UsageError, cmd_autograde, c
                                    cmd_release, cmd_report, cmd_review, cmd_similarity,
                                    cmd_student_bundle)
 from coursekit.course import commands
+from coursekit.engine.job import SUBMISSION_SECONDS
 from coursekit.similarity import THRESHOLD
 from coursekit.term import demo
 from coursekit.term.demo import ASSIGNMENT, grade_samples, release
@@ -92,8 +93,9 @@ def _parser():
     p.add_argument("--student", action="append", default=None, metavar="ID",
                    help="only this student (repeat for more: --student a --student b)")
     p.add_argument("--force", action="store_true", help="regrade graded submissions too")
-    p.add_argument("--timeout", type=float, default=None,
-                   help="seconds allowed per submission (default: no limit)")
+    p.add_argument("--timeout", type=float, default=SUBMISSION_SECONDS, metavar="S",
+                   help=f"wall-clock seconds per submission, its notebook run and the grader's "
+                        f"checks together (default {SUBMISSION_SECONDS:g}; 0: no limit)")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
     limits = p.add_argument_group(
         "sandbox and limits per submission (defaults: c.Sandbox.* in nbgrader_config.py, "

@@ -101,7 +101,8 @@ def cmd_autograde(args):
         raise UsageError(str(err)) from None
     if limits.enabled is not False:
         print(sandbox.check()[1], file=sys.stderr)  # loud when bwrap is missing
-    settings = GradingSettings(sandbox=limits, timeout=args.timeout, warm=not args.cold_kernels)
+    settings = GradingSettings(sandbox=limits, timeout=args.timeout or None,
+                               warm=not args.cold_kernels)
     options = BatchOptions(workers=args.workers, scheduler=args.scheduler,
                            students=args.student, force=args.force, progress=not args.quiet)
     status = autograde_batch(course, assignment, options, settings)

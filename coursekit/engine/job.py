@@ -10,7 +10,12 @@ from dataclasses import dataclass, field
 
 from coursekit.isolation.settings import SandboxLimits
 
-__all__ = ["GradingSettings", "Placement", "Job", "Result", "STAGES"]
+__all__ = ["GradingSettings", "Placement", "Job", "Result", "STAGES", "SUBMISSION_SECONDS"]
+
+# One submission's wall-clock budget by default: a complete notebook takes 20-60 s on a loaded
+# 2-core grader, a cell may run Execute.timeout (180 s), and a hanging or looping submission
+# must not hold a worker for ever.
+SUBMISSION_SECONDS = 1200.0
 
 STAGES = ("prepare", "preflight", "execute", "verify", "decide", "collect")
 
@@ -21,7 +26,9 @@ class GradingSettings:
 
     Attributes:
         sandbox: the sandbox and its limits.
-        timeout: seconds for one submission's nbgrader run (None: no limit).
+        timeout: seconds for one submission, from the start of its job: its nbgrader run and
+            the grader's checks share this deadline (None: no limit; default
+            :data:`SUBMISSION_SECONDS`).
         lean: run the grading job in a fork of a process that imported nbgrader.
         warm: start kernels outside bwrap as forks of a process that imported torch.
         faults: ``{student: stage}`` (a stage of ``STAGES`` or ``"record"``): raise there
@@ -30,7 +37,7 @@ class GradingSettings:
             code are withheld for review).
     """
     sandbox: SandboxLimits = field(default_factory=SandboxLimits)
-    timeout: float = None
+    timeout: float = SUBMISSION_SECONDS
     lean: bool = True
     warm: bool = True
     faults: dict = field(default_factory=dict)

@@ -4,6 +4,7 @@ import os
 import tarfile
 import tracemalloc
 
+from conftest import nested_folders, remove_nested_folders
 from coursekit.engine import workspace
 
 MB = 1024 ** 2
@@ -51,10 +52,14 @@ def test_is_a_huge_file_set_aside_without_reading_it(tmp_path):
 
 def test_do_nested_folders_links_and_too_many_files_cost_only_a_note(tmp_path):
     folder = _submission(tmp_path)
-    deep = folder
-    for _ in range(1000):  # once a RecursionError in the master: the batch stopped
-        deep = deep / "d"
-        deep.mkdir()  # one at a time: os.makedirs and shutil.rmtree recurse
+    try:
+        _nested_case(folder)
+    finally:
+        remove_nested_folders(folder)
+
+
+def _nested_case(folder):
+    deep = nested_folders(folder, 1000)  # once a RecursionError in the master: the batch stopped
     (deep / "bottom.txt").write_text("deep")
     os.symlink("/etc/passwd", folder / "passwd")
     os.mkfifo(folder / "pipe")
@@ -72,7 +77,3 @@ def test_do_nested_folders_links_and_too_many_files_cost_only_a_note(tmp_path):
     assert "(links and special files are not graded): passwd, pipe" in text
     assert f"folders nested more than {workspace.MAX_DEPTH} deep" in text
     assert f"past {workspace.MAX_FILES} files" in text and "7 files" in text
-    (deep / "bottom.txt").unlink()
-    while deep != folder:  # pytest's clean-up recurses too
-        deep.rmdir()
-        deep = deep.parent
