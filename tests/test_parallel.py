@@ -402,9 +402,9 @@ def test_does_killing_a_worker_mid_batch_lose_nothing(base_course, serial_course
     env = {"DASK_DISTRIBUTED__SCHEDULER__ALLOWED_FAILURES": "0"}
     with dask_cluster(2, logs, scheduler_env=env) as (address, workers, client):
         outcome = {}
-        batch = threading.Thread(target=lambda: outcome.update(
+        runner = threading.Thread(target=lambda: outcome.update(
             run=batch(killed, scheduler=address)))
-        batch.start()
+        runner.start()
         names = {str(info["name"]): addr
                  for addr, info in client.scheduler_info()["workers"].items()}
         deadline = time.monotonic() + 300
@@ -412,8 +412,8 @@ def test_does_killing_a_worker_mid_batch_lose_nothing(base_course, serial_course
             time.sleep(0.2)
         time.sleep(3)  # its nbgrader and kernel are running now
         workers["0"].send_signal(signal.SIGKILL)
-        batch.join(timeout=900)
-        assert not batch.is_alive(), "the batch did not finish after a worker died"
+        runner.join(timeout=900)
+        assert not runner.is_alive(), "the batch did not finish after a worker died"
         run = outcome["run"]
         assert set(run) == set(SUBSET)
         failed = {s: e for s, e in run.items() if e["status"] == "failed"}
