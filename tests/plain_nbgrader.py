@@ -45,7 +45,8 @@ def main(argv=None):
     args = parser.parse_args(argv)
     from coursekit.term.demo import fresh_folder
 
-    results = grade_plain(ROOT, fresh_folder(Path(args.work).resolve()), args.names)
+    work = fresh_folder(Path(args.work).resolve(), scratch_root=ROOT / "out")
+    results = grade_plain(ROOT, work, args.names)
     for name, result in results.items():
         print(f"{name:28} {'ok' if result['ok'] else 'OFF'}  {json.dumps(result['groups'])}")
         for line in result["problems"] + [f"note: {n}" for n in result["notes"]]:

@@ -82,6 +82,8 @@ def term(tmp_path_factory):
      "unrecognized arguments: b (each value needs its own option: --student a --student b)"),
     (["feedback", ASSIGNMENT, "--student=a", "b"], "its own option: --student a --student b"),
     (["grade-samples", "--sample", "blank", "correct_compact"], "--sample a --sample b"),
+    (["review", ASSIGNMENT, "--student", "a", "--accept", "--reject"], "not allowed with"),
+    (["review", ASSIGNMENT, "--accept"], "needs --student ID"),
 ])
 def test_does_a_usage_error_say_what_is_wrong_and_exit_2(capsys, argv, phrase):
     assert cli.main(["--root", str(ROOT), *argv]) == 2
@@ -180,3 +182,26 @@ def test_does_collect_zip_file_canvas_style_names_under_submitted(tmp_path, caps
     assert (scratch / "submitted" / "doe_john" / ASSIGNMENT / f"{ASSIGNMENT}.ipynb").is_file()
     assert (scratch / "downloaded" / ASSIGNMENT / "archive" / "lms.zip").is_file()
     assert sorted(p.name for p in (scratch / "submitted").iterdir()) == ["doe_john", "smithjane"]
+
+
+def test_does_grade_samples_refuse_to_empty_a_folder_it_did_not_make(tmp_path, capsys):
+    precious = tmp_path / "precious"
+    precious.mkdir()
+    (precious / "gradebook.db").write_text("grades")
+    assert cli.main(["--root", str(ROOT), "grade-samples", "--work", str(precious),
+                     "--sample", "blank"]) == 2
+    assert "is not empty and was not made by coursekit" in capsys.readouterr().err
+    assert (precious / "gradebook.db").read_text() == "grades"
+
+
+def test_is_a_scratch_folder_coursekit_made_emptied_again(tmp_path):
+    from coursekit.term import demo
+
+    work = demo.fresh_folder(tmp_path / "work")
+    (work / "old.txt").write_text("from the last run")
+    assert demo.fresh_folder(work) == work and not (work / "old.txt").exists()
+    under_out = tmp_path / "course" / "out" / "demo"  # made by an older coursekit: no marker
+    under_out.mkdir(parents=True)
+    (under_out / "old.txt").write_text("x")
+    demo.fresh_folder(under_out, scratch_root=tmp_path / "course" / "out")
+    assert not (under_out / "old.txt").exists()

@@ -81,7 +81,9 @@ def _parser():
     p.add_argument("--workers", type=int, default=None, help="parallel graders (default: cores)")
     p.set_defaults(func=cmd_demo)
     p = sub.add_parser("grade-samples", help="grade the sample submissions")
-    p.add_argument("--work", default="out/samples", help="scratch course folder (emptied)")
+    p.add_argument("--work", default=None, metavar="DIR",
+                   help="scratch course folder, emptied before the run: a new or empty folder, "
+                        "or one coursekit made (default: out/samples/ of the course)")
     p.add_argument("--sample", action="append", help="only this sample (repeatable)")
     p.add_argument("--workers", type=int, default=None, help="parallel graders (default: cores)")
     p.set_defaults(func=cmd_grade_samples)
@@ -115,9 +117,12 @@ def _parser():
     p.add_argument("--student", default=None, metavar="ID", help="one submission")
     p.add_argument("--cell", action="append", default=None, metavar="GRADE_ID",
                    help="only this withheld cell (repeatable; default: all of them)")
-    p.add_argument("--accept", action="store_true",
-                   help="give the withheld cells the kernel's score")
-    p.add_argument("--reject", action="store_true", help="keep the withheld cells at zero")
+    settle = p.add_mutually_exclusive_group()
+    settle.add_argument("--accept", action="store_true",
+                        help="with --student: give its withheld visible cells the kernel's "
+                             "score (a hidden cell never ran in the kernel: regrade it)")
+    settle.add_argument("--reject", action="store_true",
+                        help="with --student: keep its withheld cells at zero")
     p.set_defaults(func=cmd_review)
     p = sub.add_parser("feedback", help="feedback HTML without hidden tests")
     p.add_argument("assignment")

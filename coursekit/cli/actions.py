@@ -36,7 +36,8 @@ def cmd_release(args):
 
 
 def cmd_grade_samples(args):
-    work = demo.fresh_folder(Path(args.work).resolve())
+    work = Path(args.work) if args.work else args.root / "out" / "samples"
+    work = demo.fresh_folder(work.resolve(), scratch_root=args.root / "out")
     results = grade_samples(args.root, work, names=args.sample or None, workers=args.workers)
     print("\n".join(demo.format_table(results)))
     (work / "sample_grades.json").write_text(json.dumps(results, indent=2))
@@ -60,7 +61,7 @@ def _demo_samples(root, value):
 def cmd_demo(args):
     root = args.root
     names = _demo_samples(root, args.samples)
-    out = demo.fresh_folder(root / "out" / "demo")
+    out = demo.fresh_folder(root / "out" / "demo", scratch_root=root / "out")
     start = time.perf_counter()
     say = functools.partial(print, flush=True)  # progress shows at once, also in a log file
     say(f"1/3 regenerating {release(root)} from source/")
@@ -126,8 +127,6 @@ def cmd_review(args):
     from coursekit.results import review
 
     assignment = _assignment(args.root, args.assignment)
-    if args.accept and args.reject:
-        raise UsageError("give --accept or --reject, not both")
     course = Course(args.root)
     decision = "accept" if args.accept else "reject" if args.reject else None
     if decision and not args.student:

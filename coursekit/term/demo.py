@@ -205,10 +205,28 @@ def format_table(results):
     return lines
 
 
-def fresh_folder(path):
-    """Empty ``path`` (created if missing) and return it."""
-    path = Path(path)
+MARKER = ".coursekit-scratch"  # in every folder fresh_folder made: only those it empties
+
+
+def fresh_folder(path, scratch_root=None):
+    """Empty ``path`` (created if missing) and return it.
+
+    Only a folder this function made (it holds :data:`MARKER`), an empty one, or one under
+    ``scratch_root`` (the course's ``out/``) is emptied: a ``--work`` that names the course, a
+    home folder or anything else with files in it is refused, never deleted.
+
+    Raises:
+        ValueError: ``path`` holds files that this function did not make.
+    """
+    path = Path(path).resolve()
+    ours = (path / MARKER).is_file() or (
+        scratch_root is not None and path.is_relative_to(Path(scratch_root).resolve())
+        and path != Path(scratch_root).resolve())
+    if path.exists() and any(path.iterdir()) and not ours:
+        raise ValueError(f"{path} is not empty and was not made by coursekit: give a new or "
+                         f"empty folder (it is emptied before every run)")
     if path.exists():
         shutil.rmtree(path)
     path.mkdir(parents=True)
+    (path / MARKER).write_text("a scratch folder of coursekit: emptied before each run\n")
     return path
