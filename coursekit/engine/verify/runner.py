@@ -126,9 +126,12 @@ class _Cells:
         return self.check(spec, functions)
 
     def visible(self, spec, functions, fresh=False):
-        if self.base is None:
-            self.base = _setup_namespace(self.instructor, self.device)
-        base = _setup_namespace(self.instructor, self.device) if fresh else self.base
+        if fresh:
+            base = _setup_namespace(self.instructor, self.device)
+        else:
+            if self.base is None:
+                self.base = _setup_namespace(self.instructor, self.device)
+            base = self.base
         namespace = {**base, **functions}
         source = self.instructor.tests[spec.grade_id]
         out = io.StringIO()
