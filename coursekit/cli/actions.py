@@ -9,14 +9,14 @@ import sys
 import time
 from pathlib import Path
 
+from coursekit.isolation.settings import COUNTS, SIZES
 from coursekit.similarity import THRESHOLD
 from coursekit.term import demo
 from coursekit.term.demo import ASSIGNMENT, grade_samples, release
 
 __all__ = ["UsageError", "SANDBOX_OPTIONS"]
 
-SANDBOX_OPTIONS = ("memory", "cpu_seconds", "file_size", "scratch_size", "processes",
-                   "open_files")
+SANDBOX_OPTIONS = SIZES + COUNTS  # every c.Sandbox setting but `enabled`, as an option
 
 
 class UsageError(ValueError):
@@ -90,7 +90,7 @@ def cmd_autograde(args):
         raise UsageError("give --no-sandbox or --require-sandbox, not both")
     from coursekit.course.course import Course
     from coursekit.engine.job import GradingSettings
-    from coursekit.isolation import sandbox
+    from coursekit.isolation import cgroup, sandbox
     from coursekit.parallel import BatchOptions, autograde_batch
 
     course = Course(args.root)
@@ -102,6 +102,7 @@ def cmd_autograde(args):
         raise UsageError(str(err)) from None
     if limits.enabled is not False:
         print(sandbox.check()[1], file=sys.stderr)  # loud when bwrap is missing
+    print(cgroup.check()[1], file=sys.stderr)  # loud when submissions share no cgroup
     settings = GradingSettings(sandbox=limits, timeout=args.timeout or None,
                                warm=not args.cold_kernels)
     options = BatchOptions(workers=args.workers, scheduler=args.scheduler,

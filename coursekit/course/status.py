@@ -4,7 +4,9 @@ Every submission ``coursekit autograde`` touched has an entry: ``status`` (``gra
 ``failed``, ``needs_review``), ``reason`` (why it failed), ``notes`` (what preflight repaired,
 what verification found), ``withheld`` (cells waiting for an instructor's review, with the
 kernel's score and the reason), ``seconds``, ``worker``, ``sandbox``, ``kernels``,
-``tampering``, ``suspicious``. The file is rewritten atomically after each submission, so a
+``tampering``, ``suspicious``, ``limits`` (the submission's cgroup, or a WARNING that it had
+none), ``memory_peak`` (bytes, all its processes together) and ``timed_out`` (its deadline
+ran out: what was graded before counts, the rest scores zero). The file is rewritten atomically after each submission, so a
 crash of the master never leaves half of it.
 """
 import json

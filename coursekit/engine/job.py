@@ -92,6 +92,11 @@ class Result:
         files: ``{relative path: (mode, bytes)}`` of ``autograded/<student>/<a>/``.
         withheld: ``{grade_id: {"kernel": points, "reason": text}}`` for the review.
         course: the worker's private course folder (tracebacks name it).
+        limits: what bounded the submission as a whole (its cgroup), or a WARNING that says
+            why nothing did (``coursekit.isolation.cgroup``).
+        memory_peak: the most memory its processes used together, bytes (None: unknown).
+        timed_out: its deadline ran out (``GradingSettings.timeout``): what was graded before
+            counts, the cells not run score zero (or it failed, if nothing could be graded).
     """
     student: str
     status: str = "failed"
@@ -111,6 +116,9 @@ class Result:
     withheld: dict = field(default_factory=dict)
     course: str = ""
     env: dict = field(default_factory=dict)
+    limits: str = None
+    memory_peak: int = None
+    timed_out: bool = False
 
     @property
     def ok(self):
@@ -122,4 +130,6 @@ class Result:
         return {"status": self.status, "reason": self.reason, "seconds": self.seconds,
                 "worker": self.worker, "notes": list(self.notes), "sandbox": self.sandbox,
                 "kernels": self.kernels, "tampering": self.tampering,
-                "suspicious": list(self.suspicious), "withheld": dict(self.withheld)}
+                "suspicious": list(self.suspicious), "withheld": dict(self.withheld),
+                "limits": self.limits, "memory_peak": self.memory_peak,
+                "timed_out": self.timed_out}

@@ -2,8 +2,11 @@
 
 Started by the kernelspec that ``coursekit.isolation.sandbox.prepare_task`` writes (inside
 ``bwrap`` when the sandbox is on). ``SPEC`` is JSON: ``{"work": folder or null, "limits": {...},
-"uid": n or null}``. Before any student code exists in this process it
+"uid": n or null, "cgroup": [cgroup.procs files] or null}``. Before any student code exists in
+this process it
 
+0. joins the submission's cgroup (``coursekit.isolation.cgroup``), when the spec names one (a
+   kernel outside bwrap; bwrap itself is started in the group);
 1. copies the submission folder into the private scratch tmpfs and works there;
 2. sets the resource limits and drops to a uid of its own (``coursekit.isolation.limits``);
 
@@ -38,6 +41,8 @@ def main(argv=None):
         raise SystemExit("usage: python -m coursekit.isolation.kernel SPEC -f CONNECTION_FILE")
     connection = argv[1]
     uid = spec.get("uid")
+    for procs in spec.get("cgroup") or ():  # fails loudly: never run outside the group
+        Path(procs).write_text(str(os.getpid()))
     if spec.get("work"):
         work = Path(spec["work"])
         _copy_work(spec["work"] + "-src", work, uid)

@@ -15,8 +15,8 @@ from traitlets.config import Configurable
 __all__ = ["Sandbox", "SandboxLimits", "sandbox_limits", "parse_size", "settings_table"]
 
 SIZE_UNITS = {"": 1, "K": 1024, "M": 1024 ** 2, "G": 1024 ** 3, "T": 1024 ** 4}
-SIZES = ("memory", "file_size", "scratch_size")
-COUNTS = ("cpu_seconds", "processes", "open_files")
+SIZES = ("memory", "file_size", "scratch_size", "submission_memory")
+COUNTS = ("cpu_seconds", "processes", "open_files", "submission_processes")
 
 
 def parse_size(value):
@@ -56,6 +56,14 @@ class Sandbox(Configurable):
     processes = Integer(256, help="Processes and threads of one kernel (RLIMIT_NPROC of its own "
                                   "uid).").tag(config=True)
     open_files = Integer(1024, help="Open files of one kernel (RLIMIT_NOFILE).").tag(config=True)
+    submission_memory = Unicode("6G", help=(
+        "Memory of one submission as a whole: its kernel and every restart of it, the "
+        "verification process and all they start, shared memory and tmpfs included (a cgroup; "
+        "past it the out-of-memory killer ends the kernel and the cell scores zero).")).tag(
+        config=True)
+    submission_processes = Integer(512, help=(
+        "Processes and threads of one submission as a whole (the cgroup's pids.max).")).tag(
+        config=True)
 
     @validate(*SIZES)
     def _valid_size(self, proposal):
@@ -83,6 +91,8 @@ class SandboxLimits:
     scratch_size: int = 512 * 1024 ** 2
     processes: int = 256
     open_files: int = 1024
+    submission_memory: int = 6 * 1024 ** 3
+    submission_processes: int = 512
 
     def as_dict(self):
         return asdict(self)

@@ -74,7 +74,8 @@ def compare_with_expected(course_root, assignment_id, samples_dir, names, status
 
     A sample expects ``"expected_status"`` (default ``"graded"``), a reason containing
     ``"expected_reason"`` and, for each string of ``"expected_notes"``, a note containing it
-    (notes and reasons come from ``status``, as ``coursekit autograde`` recorded them); a
+    (notes and reasons come from ``status``, as ``coursekit autograde`` recorded them), and of
+    ``"expected_notes_with_cgroup"`` too where the submission had a cgroup; a
     sample expected to be graded must also get its ``scores`` (``scores_cuda`` on CUDA).
 
     Returns:
@@ -105,7 +106,9 @@ def compare_with_expected(course_root, assignment_id, samples_dir, names, status
             problems.append(f"status {state} ({reason}), expected {want_state}")
         if expected.get("expected_reason") and expected["expected_reason"] not in (reason or ""):
             problems.append(f"reason {reason!r} lacks {expected['expected_reason']!r}")
-        for phrase in expected.get("expected_notes", []):
+        bounded = not str(entry.get("limits") or "WARNING").startswith("WARNING")
+        for phrase in [*expected.get("expected_notes", []),
+                       *(expected.get("expected_notes_with_cgroup", []) if bounded else [])]:
             if not any(phrase in note for note in notes):
                 problems.append(f"no note contains {phrase!r} (notes: {notes})")
         if want_state == "graded" and (got is None or want is None or got != want):
@@ -163,10 +166,11 @@ def run_pipeline(root, work, names=DEMO_SAMPLES, assignment_id=ASSIGNMENT, worke
     say(f"  exchange: release_assignment, fetch + submit by {len(names)} students, collect")
     exchange.hand_in_samples(scratch, assignment_id, samples_dir, names,
                              scratch / "exchange", work / "homes", jobs=workers)
+    from coursekit.isolation import cgroup
     from coursekit.isolation.sandbox import check
 
-    say(f"  autograde ({workers or 'one per core'} workers; {check()[1]}; verification out "
-        f"of the kernel)")
+    say(f"  autograde ({workers or 'one per core'} workers; {check()[1]}; {cgroup.check()[1]}; "
+        f"verification out of the kernel)")
     status = autograde(scratch, assignment_id, workers=workers)
     say("  feedback (hidden tests removed), grades.csv, grade report")
     from coursekit.results import feedback, report  # here: they import nbgrader (~5 s of CPU)
