@@ -33,6 +33,7 @@ class KernelRun:
     timed_out: bool
     log: str
     kernels: str         # "warm" or "cold"
+    runtime: str = None  # the sandboxed kernel's runtime folder: "tmpfs" or why it is on disk
 
 
 def failure_reason(log):
@@ -101,14 +102,20 @@ def _servers(placement, env, profiles):
     return servers
 
 
-def execute(course, job, env, sandboxed, timeout=None):
-    """Run the grading job for ``job`` in the private ``course`` (at most ``timeout``
-    seconds); a :class:`KernelRun`."""
+def execute(course, job, env, sandboxed, timeout=None, group=None, cells_until=None):
+    """Run the grading job for ``job`` in the private ``course``; a :class:`KernelRun`.
+
+    Args:
+        timeout: seconds after which the job is killed (nothing it did is kept).
+        group: the submission's cgroup: its kernels run in it.
+        cells_until: Unix time after which the kernel starts no cell and stops the one it
+            runs (``RecoveringExecute.deadline``): nbgrader then grades what ran.
+    """
     from coursekit.isolation import sandbox, warm_kernel
 
     settings = job.settings
     kernel_env, kernel_args = sandbox.prepare_task(course, job.assignment, job.student,
-                                                   settings.sandbox, sandboxed)
+                                                   settings.sandbox, sandboxed, group)
     env = dict(env, **kernel_env)
     warm = settings.warm and warm_kernel.can_start_warm(course, env)  # a kernel in bwrap: cold
     wanted = [p for p, on in (("nbgrader", settings.lean), ("kernel", warm)) if on]
@@ -119,10 +126,13 @@ def execute(course, job, env, sandboxed, timeout=None):
     env = dict(os.environ, **env, COURSEKIT_ROOT=str(course), PATH=os.pathsep.join(
         [str(Path(sys.executable).parent), os.environ.get("PATH", "")]))
     args = ("autograde", job.assignment, "--student", job.student, "--force",
-            "--HiddenTestsOutside.enabled=True", *kernel_args)
+            "--HiddenTestsOutside.enabled=True", *kernel_args,
+            *([f"--RecoveringExecute.deadline={cells_until:.3f}"] if cells_until else []))
+    runtime = {"path": kernel_env["JUPYTER_RUNTIME_DIR"], "size": sandbox.RUNTIME_BYTES,
+               "uid": sandbox.kernel_uid(True)} if sandboxed else None
     out = gradejob.run(course, job.assignment, job.student, args, env, timeout,
-                       server=servers.get("nbgrader"))
+                       server=servers.get("nbgrader"), runtime=runtime)
     submission = out["submission"] or gradejob.read_submission(  # the job was killed
         course / "gradebook.db", job.assignment, job.student)
     return KernelRun(out["preflight"], out["exit"], submission, out["timed_out"], out["log"],
-                     "warm" if "kernel" in servers else "cold")
+                     "warm" if "kernel" in servers else "cold", out.get("runtime"))

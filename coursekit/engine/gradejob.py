@@ -6,13 +6,19 @@
 there is none, in a fresh ``python -m coursekit.engine.gradejob REQUEST``. Either way the worker itself
 imports none of them. The job, in its own process:
 
+0. gives itself a private mount namespace where the kernel's runtime folder (its connection
+   file and sockets, the one host folder a sandboxed kernel may write) is a small tmpfs
+   (``request["runtime"]``): nothing the kernel writes there reaches the host's disk, and it
+   is charged to the submission's cgroup; where that cannot be done (not root) the folder stays
+   on disk and the result says so;
 1. checks and repairs the submission (``coursekit.engine.preflight.prepare_course``);
 2. if it is gradable, runs nbgrader's own ``main()`` with ``autograde <a> --student <s> --force``
    (exactly nbgrader's command line), its output in ``nbgrader-run.log``;
 3. reads what the course's gradebook now holds for the submission;
 
-and writes ``{"preflight", "exit", "submission"}`` as JSON to ``job-result.json``.
+and writes ``{"preflight", "exit", "submission", "runtime"}`` as JSON to ``job-result.json``.
 """
+import ctypes
 import json
 import os
 import signal
@@ -43,7 +49,9 @@ def _grade(request):
     os.chdir(course)
     os.environ.clear()
     os.environ.update(request["env"])
-    out = {"preflight": None, "exit": None, "submission": None}
+    out = {"preflight": None, "exit": None, "submission": None, "runtime": None}
+    if request.get("runtime"):
+        out["runtime"] = _private_runtime(**request["runtime"])
     from coursekit.engine import preflight
 
     out["preflight"] = preflight.prepare_course(course, request["assignment"], request["student"])
@@ -68,6 +76,25 @@ def _grade(request):
                                         request["student"])
     _write(request["result"], out)
     raise SystemExit(code)
+
+
+def _private_runtime(path, size, uid=None):
+    """Mount a tmpfs of ``size`` bytes at ``path``, seen by this process and its children only
+    (a mount namespace of their own, gone with them). ``"tmpfs"``, or why it stays on disk."""
+    clone_newns, ms_rec, ms_private = 0x00020000, 0x4000, 0x40000
+    ms_nosuid, ms_nodev, ms_noexec = 0x2, 0x4, 0x8
+    libc = ctypes.CDLL(None, use_errno=True)
+    owner = f",uid={uid},gid={uid}" if uid is not None else ""
+    options = f"size={int(size)},nr_inodes=1024,mode=0700{owner}".encode()
+    steps = (("unshare", lambda: libc.unshare(clone_newns)),
+             ("private mounts", lambda: libc.mount(b"none", b"/", None, ms_rec | ms_private,
+                                                   None)),
+             ("mount tmpfs", lambda: libc.mount(b"tmpfs", str(path).encode(), b"tmpfs",
+                                                ms_nosuid | ms_nodev | ms_noexec, options)))
+    for what, step in steps:
+        if step() != 0:
+            return f"disk ({what}: {os.strerror(ctypes.get_errno())})"
+    return "tmpfs"
 
 
 def _write(path, data):
@@ -106,24 +133,28 @@ def main(argv=None):
 
 # ---------------------------------------------------------------- on the worker
 
-def run(course, assignment_id, student_id, args, env, timeout=None, server=None):
+def run(course, assignment_id, student_id, args, env, timeout=None, server=None,
+        runtime=None):
     """Run the job for the private course ``course``; wait at most ``timeout`` seconds.
 
     Args:
         args: nbgrader's command line (``autograde <a> --student <s> --force``).
         env: the job's whole environment.
         server: socket path of an ``nbgrader`` fork server, or None (a fresh interpreter).
+        runtime: ``{"path", "size", "uid"}``: the kernel's runtime folder, to be a private
+            tmpfs of ``size`` bytes owned by ``uid`` (see the module docstring); None: as is.
 
     Returns:
         dict: ``preflight`` (``prepare_course``'s dict, None if the job died before it),
         ``exit`` (nbgrader's exit code; None if it did not run or finish), ``submission``
-        (``read_submission``'s dict, None if not read), ``timed_out``, ``log`` (text),
+        (``read_submission``'s dict, None if not read), ``runtime`` (``"tmpfs"``, or why the
+        runtime folder stayed on disk; None if not asked), ``timed_out``, ``log`` (text),
         ``forked`` (whether the fork server ran it).
     """
     course = Path(course)
     request = {"kind": "grade", "course": str(course), "assignment": assignment_id,
                "student": student_id, "args": list(args), "env": dict(env),
-               "log": str(course / LOG), "result": str(course / RESULT)}
+               "log": str(course / LOG), "result": str(course / RESULT), "runtime": runtime}
     timed_out, forked = False, False
     if server:
         from coursekit.isolation import forkserver
@@ -156,7 +187,7 @@ def run(course, assignment_id, student_id, args, env, timeout=None, server=None)
             proc.wait()
     result_file = course / RESULT
     out = json.loads(result_file.read_text()) if result_file.is_file() else {
-        "preflight": None, "exit": None, "submission": None}
+        "preflight": None, "exit": None, "submission": None, "runtime": None}
     log = course / LOG
     out.update(timed_out=timed_out, forked=forked,
                log=log.read_text(errors="replace") if log.is_file() else "")

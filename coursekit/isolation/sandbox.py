@@ -13,6 +13,10 @@ cannot reach TCP). Inside, the kernel sees (see ``docs/security.md``):
 - the system, the Python installation and the kit's packages, read-only;
 - a copy of its own submission folder in a private scratch tmpfs (``/tmp/coursekit-work``),
   which is its working directory; nothing it writes reaches the grader;
+- writable, besides: ``/dev/shm`` (a tmpfs capped like the scratch) and the runtime folder of
+  its sockets, which the grading job makes a private 1 MiB tmpfs (``RUNTIME_BYTES``;
+  ``coursekit.engine.gradejob``): nothing the kernel writes lands on the host's disk, and all
+  of it counts against the submission's cgroup (``coursekit.isolation.cgroup``);
 - nothing of the instructor's: no ``assignments/`` (checks, reference, samples), no
   ``source/`` (solutions), no gradebook, no other submission, no network. Under ``coursekit
   autograde`` the hidden tests are placeholders in the notebook and the grader runs the checks
@@ -40,6 +44,7 @@ from pathlib import Path
 __all__ = ["check", "prepare_task", "bwrap_command", "child_command", "kernel_uid", "WORK"]
 
 WORK = "/tmp/coursekit-work"   # the kernel's working directory inside the sandbox
+RUNTIME_BYTES = 1 << 20        # the runtime folder's tmpfs: a connection file and sockets
 FIRST_UID = 200_000            # kernels run as FIRST_UID + (task pid mod 100000): no shared uid
 
 
@@ -141,7 +146,7 @@ def bwrap_command(*, readable, writable, work_source, scratch_size, gpu=True,
     return args + ["--chdir", "/tmp", "--"]
 
 
-def prepare_task(course, assignment_id, student_id, limits, sandboxed):
+def prepare_task(course, assignment_id, student_id, limits, sandboxed, group=None):
     """Make the task course start its kernels in the sandbox.
 
     Writes ``<course>/.sandbox/jupyter/kernels/python3/kernel.json`` (the launcher
@@ -153,6 +158,8 @@ def prepare_task(course, assignment_id, student_id, limits, sandboxed):
         course: the task's private course folder.
         limits: :class:`~coursekit.isolation.settings.SandboxLimits`.
         sandboxed: use bwrap (``check()[0]``); False applies the resource limits only.
+        group: the submission's :class:`~coursekit.isolation.cgroup.Group`, or None: every
+            kernel (and its restarts) joins it before it runs.
 
     Returns:
         (environment variables for the nbgrader run: ``JUPYTER_PATH``, ``JUPYTER_RUNTIME_DIR``;
@@ -166,7 +173,10 @@ def prepare_task(course, assignment_id, student_id, limits, sandboxed):
     runtime.mkdir(parents=True)
     uid = kernel_uid(sandboxed)
     work_source = course / "autograded" / student_id / assignment_id
-    spec = {"work": WORK if sandboxed else None, "limits": limits.as_dict(), "uid": uid}
+    spec = {"work": WORK if sandboxed else None, "limits": limits.as_dict(), "uid": uid,
+            # outside bwrap the launcher joins the group itself (a warm kernel is a fork of a
+            # server outside it); bwrap is started in the group, with all it will start
+            "cgroup": group.procs_files if group is not None and not sandboxed else None}
     launcher = [sys.executable, "-m", "coursekit.isolation.kernel", json.dumps(spec)]
     if sandboxed:
         if uid is not None:
@@ -174,6 +184,8 @@ def prepare_task(course, assignment_id, student_id, limits, sandboxed):
         prefix = bwrap_command(readable=_python_paths(), writable=[runtime],
                                work_source=work_source, scratch_size=limits.scratch_size)
         launcher = prefix + launcher
+        if group is not None:
+            launcher = group.wrap(launcher)
     kernel = {"argv": [*launcher, "-f", "{connection_file}"],
               "display_name": "Python 3 (coursekit sandbox)" if sandboxed else "Python 3",
               "language": "python", "metadata": {"debugger": False}}
@@ -182,14 +194,15 @@ def prepare_task(course, assignment_id, student_id, limits, sandboxed):
     return env, ["--KernelManager.transport=ipc", f"--KernelManager.ip={runtime / 'kernel'}"]
 
 
-def child_command(course, assignment_id, student_id, limits, sandboxed):
+def child_command(course, assignment_id, student_id, limits, sandboxed, group=None):
     """(argv, start request) of this task's verification child (``coursekit.isolation.child``):
     sandboxed like the kernel, seeing only the Python installation and a copy of the student's
-    submitted folder; its limits and uid go in its first request."""
+    submitted folder, in the submission's cgroup ``group`` (if any); its limits and uid go in
+    its first request."""
     start = {"limits": limits.as_dict(), "uid": kernel_uid(sandboxed)}
     argv = [sys.executable, "-m", "coursekit.isolation.child"]
-    if not sandboxed:
-        return argv, start
-    work = Path(course) / "submitted" / student_id / assignment_id
-    return bwrap_command(readable=_python_paths(), writable=[], work_source=work,
-                         scratch_size=limits.scratch_size, connection_file=False) + argv, start
+    if sandboxed:
+        work = Path(course) / "submitted" / student_id / assignment_id
+        argv = bwrap_command(readable=_python_paths(), writable=[], work_source=work,
+                             scratch_size=limits.scratch_size, connection_file=False) + argv
+    return (group.wrap(argv) if group is not None else argv), start

@@ -40,7 +40,7 @@ def task_device(env):
 
 
 def verify(course, job, manifest, max_points, sandboxed, device, deadline=None,
-           instructor_root=None):
+           instructor_root=None, group=None):
     """Verdicts on one submission's autograded cells (``max_points``: {grade_id: points}).
 
     Args:
@@ -52,6 +52,8 @@ def verify(course, job, manifest, max_points, sandboxed, device, deadline=None,
         deadline: ``time.monotonic()`` past which no student function is run.
         instructor_root: where the source notebook is read (default: ``course``); the
             pipeline gives a fresh copy that no student code has run in.
+        group: the submission's cgroup (``coursekit.isolation.cgroup``): the verification
+            child runs in it, as the kernel did.
     """
     from coursekit.isolation.sandbox import child_command
 
@@ -68,7 +70,7 @@ def verify(course, job, manifest, max_points, sandboxed, device, deadline=None,
         if job.settings.faults.get(job.student) == "child":
             raise GraderFault("fault injected: the verification child did not start")
         command, start = child_command(course, job.assignment, job.student,
-                                       job.settings.sandbox, sandboxed)
+                                       job.settings.sandbox, sandboxed, group)
         children.append(Child(command, start, instructor.setup, cells, device, deadline))
         return children[-1]
 
