@@ -393,6 +393,38 @@ def test_is_a_submission_that_runs_too_long_stopped_and_reported(base_course, le
 
 
 @pytest.mark.slow
+def test_does_a_submission_past_its_deadline_keep_what_was_graded_before(base_course,
+                                                                          tmp_path):
+    # correct answers, and a cell the student added before part 2 that never ends
+    folder = tmp_path / "late" / ASSIGNMENT
+    shutil.copytree(base_course / "submitted" / "correct_compact" / ASSIGNMENT, folder)
+    path = folder / f"{ASSIGNMENT}.ipynb"
+    nb = nbformat.read(path, as_version=4)
+    at = next(i for i, c in enumerate(nb.cells)
+              if c.metadata.get("nbgrader", {}).get("grade_id") == "part2_md")
+    nb.cells.insert(at, nbformat.v4.new_code_cell("import time\nwhile True:\n    time.sleep(1)"))
+    nbformat.write(nb, path)
+    course_tar = workspace.pack_course(Course(base_course), ASSIGNMENT)
+    settings = GradingSettings(timeout=80)  # part 1 takes ~10 s; the kernel stops at 60 s
+    try:
+        result = grade(Job(ASSIGNMENT, "late", course_tar,
+                           (base_course / "gradebook.db").read_bytes(),
+                           workspace.pack([folder], folder.parent), settings))
+    finally:
+        forkserver.stop()
+    assert result.status == "graded" and result.timed_out, (result.status, result.reason)
+    assert result.status_entry()["timed_out"] is True
+    assert any(n.startswith("timed out in cell") and "time limit ran out" in n
+               for n in result.notes), result.notes
+    grades = result.notebooks[ASSIGNMENT]["grades"]
+    for kept in ("forward_toy", "loss_toy", "grads_numeric", "predict_toy"):
+        assert grades[kept]["auto_score"] == grades[kept]["max_score"] > 0, kept
+    for lost in ("search_budget", "model_accuracy"):
+        assert grades[lost]["auto_score"] == 0, lost
+    assert result.seconds < 80 + 10
+
+
+@pytest.mark.slow
 def test_does_killing_a_worker_mid_batch_lose_nothing(base_course, serial_course, tmp_path):
     killed = copy_of(base_course, tmp_path / "killed")
     logs = tmp_path / "logs"

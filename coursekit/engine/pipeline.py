@@ -13,7 +13,11 @@
     collect    the autograded files, for the master to record (``coursekit.engine.record``)
 
 Every submission has one deadline (``GradingSettings.timeout``, from the start of the job) for
-nbgrader and verification together. Any exception in a stage makes the result ``failed`` with
+every stage together. The kernel starts no cell after the deadline less a reserve for the
+grader's checks (:func:`reserve`; ``RecoveringExecute.deadline``) and stops the cell it runs
+then; nbgrader grades what ran, the checks run in the reserve, and the result is marked
+``timed_out`` with what was graded so far (the cells not run score zero). Only a job that
+overruns even that is killed, and the submission fails. Any exception in a stage makes the result ``failed`` with
 ``"<stage>: <error>"`` as its reason; ``GradingSettings.faults`` raises one on purpose.
 """
 import json
@@ -24,6 +28,7 @@ from pathlib import Path
 
 from coursekit.engine import annotate, decide, execute, workspace
 from coursekit.engine.job import Result
+from coursekit.isolation import cgroup
 
 __all__ = ["grade", "FaultInjected"]
 
@@ -38,12 +43,21 @@ def _incidents(nb):
     notes, found = [], nb.get("metadata", {}).get("coursekit", {})
     for incident in found.get("incidents", []):
         where = incident.get("grade_id") or f"cell {incident.get('cell')}"
-        notes.append(f"kernel {incident.get('kind')} in {where}: "
+        kind = incident.get("kind")
+        label = "timed out" if kind == "deadline" else f"kernel {kind}"
+        notes.append(f"{label} in {where}: "
                      f"{' '.join(str(incident.get('message', '')).split())[:300]}")
     for cut in found.get("output_cut", [])[:20]:
         where = cut.get("grade_id") or f"cell {cut.get('cell')}"
         notes.append(f"{cut.get('message')} ({where}; the rest was not kept)")
     return notes
+
+
+def reserve(timeout):
+    """Seconds of a submission's ``timeout`` kept for the grader's checks and the stages after
+    the kernel's run: a quarter, at most 120 s (checks take 5-30 s on a loaded 2-core
+    grader)."""
+    return min(120.0, timeout / 4)
 
 
 def _kernel_points(nb, grades):
@@ -63,6 +77,7 @@ class _Run:
 
     def __init__(self, job, result, course):
         self.job, self.result, self.course, self.stage = job, result, course, None
+        self.group = None  # the submission's cgroup (coursekit.isolation.cgroup), if any
         timeout = job.settings.timeout
         self.deadline = time.monotonic() + timeout if timeout else None
 
@@ -74,6 +89,18 @@ class _Run:
     def left(self):
         return None if self.deadline is None else max(self.deadline - time.monotonic(), 1.0)
 
+    def kernel_budget(self):
+        """(seconds before nbgrader is killed, Unix time when the kernel stops running cells):
+        the deadline less the checks' :func:`reserve`, and less half of it."""
+        left = self.left()
+        if left is None:
+            return None, None
+        keep = reserve(self.job.settings.timeout)
+        return max(left - keep / 2, 1.0), time.time() + max(left - keep, 1.0)
+
+    def overran(self):
+        return self.deadline is not None and time.monotonic() > self.deadline
+
     def run(self):
         job, result, course = self.job, self.result, self.course
         self.enter("prepare")
@@ -81,12 +108,21 @@ class _Run:
         (course / "gradebook.db").write_bytes(job.gradebook)
         workspace.unpack(job.submission_tar, course / "submitted" / job.student)
         sandboxed, result.sandbox = execute.sandbox_state(job.settings.sandbox)
+        limits = job.settings.sandbox
+        self.group, why = cgroup.create(job.student, memory=limits.submission_memory,
+                                        pids=limits.submission_processes)
+        result.limits = self.group.describe() if self.group else f"WARNING: {why}"
         from coursekit.course.manifest import load_manifest
 
         manifest = load_manifest(course, job.assignment)
         self.enter("execute")
-        kernel = execute.execute(course, job, result.env, sandboxed, self.left())
+        timeout, cells_until = self.kernel_budget()
+        kernel = execute.execute(course, job, result.env, sandboxed, timeout, group=self.group,
+                                 cells_until=cells_until)
         result.kernels = kernel.kernels
+        if kernel.runtime not in (None, "tmpfs"):
+            result.notes.append(f"limits: the kernel's runtime folder stayed on the host's disk "
+                                f"({kernel.runtime}): run the grader as root")
         self.enter("preflight")
         if not self.graded(kernel, manifest):
             return
@@ -96,6 +132,8 @@ class _Run:
         graded = course / "autograded" / job.student / job.assignment / manifest.notebook
         nb = json.loads(graded.read_text())
         result.notes += _incidents(nb)
+        result.timed_out = any(i.get("kind") == "deadline" for i in
+                               nb.get("metadata", {}).get("coursekit", {}).get("incidents", []))
         grades = result.notebooks[Path(manifest.notebook).stem]["grades"]
         kernel_points = _kernel_points(nb, grades)
         # The checks, the reference and the source notebook's setup run in this process: take
@@ -105,7 +143,13 @@ class _Run:
             workspace.unpack(job.course_tar, pristine)
             found = verify(course, job, load_manifest(pristine, job.assignment),
                            {g: m for g, (_, m) in kernel_points.items()}, sandboxed,
-                           task_device(result.env), self.deadline, instructor_root=pristine)
+                           task_device(result.env), self.deadline, instructor_root=pristine,
+                           group=self.group)
+        if self.overran():
+            result.timed_out = True
+            result.notes.append(f"timed out: the grader's checks ran past the submission's "
+                                f"time limit ({job.settings.timeout:g} s); a check not finished "
+                                f"scores zero")
         self.enter("decide")
         decision = decide.decide(manifest, kernel_points, found.verdicts)
         for grade_id, score in decision.cells.items():
@@ -126,7 +170,8 @@ class _Run:
             f"{limit}, before the submission was checked" if kernel.timed_out else
             f"the grading job died before the submission was checked: "
             f"{execute.failure_reason(kernel.log)}")}
-        result.notes = [*job.notes, *check["notes"]]
+        result.notes = [*job.notes, *check["notes"], *result.notes]
+        result.timed_out = kernel.timed_out
         if not check["gradable"]:  # nbgrader did not run; the log says why
             result.reason = check["reason"]
             result.log = "\n".join(["coursekit preflight: not gradable: " + check["reason"],
@@ -134,7 +179,7 @@ class _Run:
             return False
         log, tail = kernel.log, "\n".join(kernel.log.splitlines()[-30:])
         if kernel.timed_out:
-            result.reason = limit
+            result.reason, result.timed_out = limit, True
         elif kernel.exit != 0:
             log = f"nbgrader autograde failed ({kernel.exit}):\n{tail}"
             result.reason = execute.failure_reason(log)
@@ -152,6 +197,17 @@ class _Run:
                                       not in result.notebooks):
             result.reason = f"nbgrader wrote no autograded notebook {missing or ''}"
         return result.reason is None
+
+
+def _close_group(group, result):
+    """End the submission's cgroup; its peak memory and out-of-memory kills into ``result``."""
+    usage = group.close()
+    result.memory_peak = usage["peak"]
+    if usage["oom_kills"]:
+        result.notes.append(f"memory: the submission reached its limit of "
+                            f"{group.memory / 2 ** 30:.3g} GiB (Sandbox.submission_memory, "
+                            f"shared memory and files in /tmp included); the out-of-memory "
+                            f"killer ended {usage['oom_kills']} of its processes")
 
 
 def grade(job):
@@ -173,6 +229,8 @@ def grade(job):
 
         result.log = "\n".join([result.log, traceback.format_exc()[-4000:]]).strip()
     finally:
+        if run.group is not None:
+            _close_group(run.group, result)
         shutil.rmtree(course, ignore_errors=True)
         result.seconds = round(time.perf_counter() - start, 3)
     return result

@@ -12,15 +12,18 @@ kernel, times out, or fails with a poisoned CUDA context, cell k gets an error o
 so (it scores zero), a fresh kernel starts, the code cells above k run again in it (their
 outputs from the first run are kept; cells that killed a kernel are skipped) and execution goes
 on with cell k + 1. After ``max_restarts`` fresh kernels, the cells left get a "not run" error
-output. Every incident is recorded in the graded notebook's metadata::
+output. With a ``deadline`` (the submission's, set by ``coursekit autograde``) no cell starts
+after it and a cell still running then is stopped (incident ``"deadline"``): the cells run so
+far keep their outputs, the rest get a "not run" error output, and the notebook is graded
+with what it has. Every incident is recorded in the graded notebook's metadata::
 
     nb.metadata["coursekit"] = {"incidents": [{"cell": 45, "grade_id": "search_select",
                                                "kind": "died", "message": "...",
                                                "replay": False}, ...],
                                 "restarts": 1, "not_run": []}
 
-``kind`` is ``"died"``, ``"timeout"`` or ``"cuda"``; ``replay`` is true for an incident in a
-cell that was being run again to rebuild the state. A notebook without incidents runs exactly
+``kind`` is ``"died"``, ``"timeout"``, ``"cuda"`` or ``"deadline"``; ``replay`` is true for an
+incident in a cell that was being run again to rebuild the state. A notebook without incidents runs exactly
 as with ``Execute`` and gets no ``coursekit`` metadata. The kernel is whatever nbclient starts
 for the notebook's kernelspec; nothing here depends on how it is launched.
 
@@ -28,15 +31,17 @@ for the notebook's kernelspec; nothing here depends on how it is launched.
 
     c.Autograde.autograde_preprocessors = autograde_preprocessors()
 """
+import math
 import re
 import signal
+import time
 
 from nbclient.exceptions import CellTimeoutError, DeadKernelError
 from nbclient.util import ensure_async, run_sync
 from nbconvert.preprocessors.execute import NotebookClient
 from nbformat import NotebookNode
 from nbgrader.preprocessors import Execute
-from traitlets import Integer, List, Unicode
+from traitlets import Float, Integer, List, Unicode
 
 from coursekit.engine.outputcap import CappedExecute
 
@@ -105,24 +110,38 @@ class RecoveringExecute(CappedExecute):
         help="Regular expressions: a cell whose error (name or message) matches one left the "
              "CUDA context unusable, so the kernel is restarted.").tag(config=True)
 
+    deadline = Float(
+        0.0, help="Unix time (seconds) after which no cell starts and a running cell is "
+                  "stopped; the rest of the notebook is not run. 0: none. coursekit autograde "
+                  "sets it from the submission's deadline.").tag(config=True)
+
     def preprocess(self, nb, resources=None, km=None):
         """Execute ``nb`` (in place) like ``ExecutePreprocessor.preprocess``, with recovery."""
         NotebookClient.__init__(self, nb, km)
         self.reset_execution_trackers()
         self._check_assign_resources(resources)
         self._incidents, self._killers, self._restarts, not_run = [], set(), 0, []
+        self._cell_limit = self.timeout  # Execute.timeout; a cell near the deadline gets less
         with self.setup_kernel():
             info_msg = self.wait_for_reply(self.kc.kernel_info())
             self.nb.metadata["language_info"] = info_msg["content"]["language_info"]
             index = 0
             while index < len(self.nb.cells):
+                if self._left() == 0:
+                    not_run = self._mark_not_run(index, self._deadline_message())
+                    if not_run:
+                        self._record(not_run[0], {"kind": "deadline", "message":
+                                                  self._deadline_message()})
+                    break
                 incident = self._run_cell(index, resources)
                 if incident is not None:
                     self._record(index, incident)
-                    recovered = self._recover(index, resources)
+                    recovered = incident["kind"] != "deadline" and self._recover(index,
+                                                                                 resources)
                     self._explain(index, incident, recovered)
                     if not recovered:
-                        not_run = self._mark_not_run(index + 1)
+                        not_run = self._mark_not_run(index + 1, self._deadline_message() if
+                                                     incident["kind"] == "deadline" else None)
                         break
                 index += 1
         self.set_widgets_metadata()
@@ -143,6 +162,10 @@ class RecoveringExecute(CappedExecute):
         """
         cell = self.nb.cells[index] if cell is None else cell
         self._timed_out = False
+        left = self._left()
+        cut_by_deadline = left is not None and (self._cell_limit is None
+                                                or left < self._cell_limit)
+        self.timeout = max(1, math.ceil(left)) if cut_by_deadline else self._cell_limit
         try:
             self.preprocess_cell(cell, resources, index)
         except DeadKernelError:
@@ -150,9 +173,13 @@ class RecoveringExecute(CappedExecute):
             return {"kind": "died", "message": f"the kernel died while running this cell "
                                                f"({_exit_description(code)})"}
         except CellTimeoutError as err:
+            if cut_by_deadline:
+                return {"kind": "deadline", "message": self._deadline_message(running=True)}
             detail = "" if self._timed_out else str(err)
             return {"kind": "timeout", "message": self._timeout_message(detail)}
         if self._timed_out:
+            if cut_by_deadline:
+                return {"kind": "deadline", "message": self._deadline_message(running=True)}
             return {"kind": "timeout", "message": self._timeout_message()}
         poisoned = self._poisoned_cuda(cell)
         if poisoned:
@@ -164,10 +191,20 @@ class RecoveringExecute(CappedExecute):
         self._timed_out = True
         return await super()._async_handle_timeout(timeout, cell)
 
+    def _left(self):
+        """Seconds until the deadline (0 once past it), or None without one."""
+        return None if not self.deadline else max(0.0, self.deadline - time.time())
+
+    @staticmethod
+    def _deadline_message(running=False):
+        when = "while this cell ran" if running else "before this cell"
+        return (f"the submission's time limit ran out {when} (coursekit autograde --timeout): "
+                f"what ran before it is graded, the rest scores zero")
+
     def _timeout_message(self, detail=""):
         if "IOPub" in detail:
             return "the kernel stopped answering after this cell (no output before the timeout)"
-        return (f"this cell ran longer than the limit of {self.timeout} s per cell "
+        return (f"this cell ran longer than the limit of {self._cell_limit} s per cell "
                 f"(Execute.timeout) and was stopped")
 
     def _poisoned_cuda(self, cell):
@@ -200,11 +237,15 @@ class RecoveringExecute(CappedExecute):
         cell = self.nb.cells[index]
         what = ("the rest of the notebook was run in a fresh kernel (the cells above were run "
                 "again first)" if recovered else "the rest of the notebook was not run: the "
-                f"kernel was already restarted {self._restarts} times, the limit")
+                "submission's time limit ran out" if incident["kind"] == "deadline"
+                or self._left() == 0 else "the rest of the "
+                f"notebook was not run: the kernel was already restarted {self._restarts} "
+                f"times, the limit")
         ename = {"died": "DeadKernelError", "timeout": "CellTimeoutError",
-                 "cuda": "CUDAContextError"}[incident["kind"]]
+                 "cuda": "CUDAContextError", "deadline": "DeadlineError"}[incident["kind"]]
         outputs = list(cell.get("outputs", []))
-        if incident["kind"] == "timeout":  # nbgrader's bare timeout line, the interrupt's error
+        if incident["kind"] in ("timeout", "deadline"):
+            # nbgrader's bare timeout line, the interrupt's error
             outputs = [o for o in outputs if not (o.get("output_type") == "error" and (
                 o.get("ename") == "KeyboardInterrupt"
                 or o.get("ename") == "CellTimeoutError" and not o.get("evalue")))]
@@ -214,7 +255,7 @@ class RecoveringExecute(CappedExecute):
 
     def _recover(self, index, resources):
         """Fresh kernel with the state of the cells above ``index``; False past the cap."""
-        while self._restarts < self.max_restarts:
+        while self._restarts < self.max_restarts and self._left() != 0:
             self._restarts += 1
             self.log.warning("coursekit: kernel restart %d after cell %d (%s)", self._restarts,
                              index, self._incidents[-1]["message"])
@@ -260,16 +301,18 @@ class RecoveringExecute(CappedExecute):
         await self.async_start_new_kernel()
         await self.async_start_new_kernel_client()
 
-    def _mark_not_run(self, start):
+    def _mark_not_run(self, start, why=None):
         """Give every code cell from ``start`` on a "not run" error; their indices."""
+        if why is None and self._left() == 0:
+            why = self._deadline_message()
         indices = []
         for index in range(start, len(self.nb.cells)):
             cell = self.nb.cells[index]
             if cell.cell_type != "code" or not cell.source.strip():
                 continue
-            cell.outputs = [_error_output(
-                "CellNotRunError", f"coursekit: this cell was not run: the kernel died or hung "
-                                   f"{len(self._incidents)} times above, more than the "
-                                   f"{self.max_restarts} restarts allowed; it scores zero.")]
+            why = why or (f"the kernel died or hung {len(self._incidents)} times above, more "
+                          f"than the {self.max_restarts} restarts allowed; it scores zero")
+            cell.outputs = [_error_output("CellNotRunError",
+                                          f"coursekit: this cell was not run: {why}.")]
             indices.append(index)
         return indices

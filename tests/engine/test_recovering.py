@@ -101,6 +101,40 @@ def test_is_an_ordinary_error_left_to_the_kernel(tmp_path):
     assert "coursekit" not in nb.metadata
 
 
+def test_does_the_deadline_stop_the_running_cell_and_keep_what_ran_before(tmp_path):
+    import time
+
+    start = time.time()  # a cell limit of 60 s, a deadline 4 s away: the deadline wins
+    nb = _run(_notebook("x = 1\nprint('one')", "import time\ntime.sleep(30)", "print(x + 1)",
+                        "print('four')"), tmp_path, timeout=60, deadline=time.time() + 4)
+    assert time.time() - start < 20
+    assert _stdout(nb.cells[1]) == "one\n" and not _errors(nb.cells[1])
+    [stopped] = _errors(nb.cells[2])
+    assert stopped.ename == "DeadlineError" and "time limit ran out while this cell ran" in \
+        stopped.evalue
+    for cell in nb.cells[3:]:  # not run, no fresh kernel
+        [error] = _errors(cell)
+        assert error.ename == "CellNotRunError" and "time limit ran out" in error.evalue
+    assert [(i["cell"], i["kind"]) for i in _incidents(nb)] == [(2, "deadline")]
+    assert nb.metadata["coursekit"]["restarts"] == 0
+    assert nb.metadata["coursekit"]["not_run"] == [3, 4]
+
+
+def test_does_a_cell_after_the_deadline_not_start(tmp_path):
+    import time
+
+    nb = _run(_notebook("print('one')", "print('two')"), tmp_path, deadline=time.time() - 1)
+    assert [e.ename for c in nb.cells[1:] for e in _errors(c)] == ["CellNotRunError"] * 2
+    assert not _stdout(nb.cells[1])
+    assert [(i["cell"], i["kind"]) for i in _incidents(nb)] == [(1, "deadline")]
+
+
+def test_does_no_deadline_change_nothing(tmp_path):
+    nb = _run(_notebook("import time\ntime.sleep(3)\nprint('slept')"), tmp_path, deadline=0,
+              timeout=10)
+    assert _stdout(nb.cells[1]) == "slept\n" and "coursekit" not in nb.metadata
+
+
 def test_does_the_restart_cap_leave_the_rest_not_run(tmp_path):
     nb = _run(_notebook("x = 1", EXIT, "print(x)", EXIT, "print('never')", "print('nor')"),
               tmp_path, max_restarts=1)
