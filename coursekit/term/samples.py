@@ -19,7 +19,8 @@ cell ids, or save as an editor does, :mod:`coursekit.term.editors`), and ``"raw_
 is not JSON, say); ``"submitted_as"`` renames the notebook (a misnamed one) and
 ``"extra_files": {name: size}`` adds files of zeros. Such a sample says what grading must
 report with ``"expected_status"`` (``"graded"`` or ``"failed"``), ``"expected_reason"`` and
-``"expected_notes"`` (substrings).
+``"expected_notes"`` (substrings; ``"expected_notes_with_cgroup"`` are expected only where
+the grader gave the submission a cgroup, ``coursekit.isolation.cgroup``).
 """
 import ast
 import json

@@ -131,6 +131,46 @@ def test_is_output_printed_while_grading_cut_while_the_cell_runs(graded_samples)
     assert "[output cut here: this cell wrote more than 1000000 bytes" in graded.read_text()
 
 
+def _status(course):
+    from coursekit.course.status import StatusFile
+
+    return StatusFile(course, ASSIGNMENT).read()
+
+
+def test_does_every_status_entry_say_what_bounded_the_submission(graded_samples):
+    from coursekit.isolation import cgroup
+
+    _, course = graded_samples
+    usable, why = cgroup.check()
+    for name, entry in _status(course).items():
+        if usable:
+            assert entry["limits"].startswith("cgroup v"), (name, entry["limits"])
+            if entry["status"] != "failed" or entry["seconds"] > 5:
+                assert entry["memory_peak"] > 50 << 20, (name, entry["memory_peak"])
+        else:  # loud in every entry
+            assert entry["limits"].startswith("WARNING: cgroups"), (name, entry["limits"])
+
+
+def test_does_a_kernel_write_nothing_past_its_capped_tmpfs_folders(graded_samples):
+    import ast
+    import json
+
+    from coursekit.isolation.sandbox import RUNTIME_BYTES
+    from coursekit.isolation.settings import SandboxLimits
+
+    _, course = graded_samples  # a cell that writes up to 640 MB into every folder it can
+    if _status(course)["broken_disk_flood"]["sandbox"].startswith("off"):
+        pytest.skip("the kernel ran without bwrap: its folders are the host's")
+    graded = course / "autograded" / "broken_disk_flood" / ASSIGNMENT / f"{ASSIGNMENT}.ipynb"
+    text = "".join("".join(o.get("text", "")) for c in json.loads(graded.read_text())["cells"]
+                   for o in c.get("outputs", []))
+    written = ast.literal_eval(text.split("FLOOD ", 1)[1].splitlines()[0])
+    scratch = SandboxLimits().scratch_size
+    assert 0 < written["runtime"] <= RUNTIME_BYTES
+    assert 0 < written["tmp"] + written["cwd"] + written["home"] <= scratch
+    assert 0 < written["shm"] <= scratch
+
+
 def test_does_the_report_list_each_submissions_status_reason_and_notes(graded_samples):
     from coursekit.results.report import build_report
     from coursekit.results.reporthtml import render_html
