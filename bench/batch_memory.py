@@ -12,6 +12,9 @@ prints:
 - the master's peak resident memory (``ru_maxrss`` of this process) before and after the batch;
 - the peak of the largest child process (``ru_maxrss`` of ``RUSAGE_CHILDREN``: the Dask workers
   and their grading jobs, kernels included);
+- each submission's peak memory, all its processes together (``memory_peak`` of its status
+  entry: the high-water mark of its cgroup, shared memory and tmpfs included; absent where the
+  grader has no cgroups);
 - each submission's status and the notes the master wrote for the oversized one.
 
 Before the limits were checked ahead of reading (``coursekit.engine.workspace.pack_submission``)
@@ -91,6 +94,9 @@ def main(argv=None):
             "master_peak_mib_before": round(before), "master_peak_mib_after": round(after),
             "largest_child_peak_mib": round(children),
             "status": {s: e["status"] for s, e in sorted(run.items())},
+            "submission_peak_mib": {s: round(e["memory_peak"] / 2 ** 20) if e.get(
+                "memory_peak") else None for s, e in sorted(run.items())},
+            "limits": sorted({str(e.get("limits")) for e in run.values()}),
             "oversized_notes": [n for n in run["oversized"].get("notes", [])
                                 if "set aside" in n]}
         deep = course / "submitted" / "oversized" / ASSIGNMENT
