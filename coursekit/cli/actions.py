@@ -116,7 +116,10 @@ def cmd_autograde(args):
     for student, entry in sorted(status.items()):
         if entry["status"] == "failed":
             print(f"  FAILED {student}: {entry['reason']}")
-        elif entry["status"] == "needs_review":
+        elif entry.get("timed_out"):
+            print(f"  TIMED OUT {student}: graded what ran before its deadline (--timeout); "
+                  f"the rest scored zero")
+        if entry["status"] == "needs_review":
             print(f"  NEEDS REVIEW {student}: {len(entry.get('withheld') or {})} cells withheld "
                   f"(`coursekit review {assignment} --student {student}`)")
     print(f"status of every submission: {course.status(assignment).path}")

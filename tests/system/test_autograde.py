@@ -159,9 +159,9 @@ def test_does_a_kernel_write_nothing_past_its_capped_tmpfs_folders(graded_sample
     from coursekit.isolation.settings import SandboxLimits
 
     _, course = graded_samples  # a cell that writes up to 640 MB into every folder it can
-    if _status(course)["broken_disk_flood"]["sandbox"].startswith("off"):
+    if _status(course)["hog_disk_flood"]["sandbox"].startswith("off"):
         pytest.skip("the kernel ran without bwrap: its folders are the host's")
-    graded = course / "autograded" / "broken_disk_flood" / ASSIGNMENT / f"{ASSIGNMENT}.ipynb"
+    graded = course / "autograded" / "hog_disk_flood" / ASSIGNMENT / f"{ASSIGNMENT}.ipynb"
     text = "".join("".join(o.get("text", "")) for c in json.loads(graded.read_text())["cells"]
                    for o in c.get("outputs", []))
     written = ast.literal_eval(text.split("FLOOD ", 1)[1].splitlines()[0])

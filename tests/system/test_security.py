@@ -118,5 +118,5 @@ def test_is_every_code_attack_listed_for_review_and_no_honest_answer(graded_samp
             continue
         if name in code_attacks:
             assert entry.get("suspicious"), name
-        elif not name.startswith(("attack_", "crash_")):
+        elif not name.startswith(("attack_", "crash_", "hog_")):  # hogs probe the sandbox
             assert not entry.get("suspicious"), (name, entry.get("suspicious"))

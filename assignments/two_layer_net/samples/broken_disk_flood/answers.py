@@ -1,2 +1,0 @@
-"""Sample answers 'broken_disk_flood': correct_compact's answers; the flood is a cell the
-student added (expected.json, notebook_edits)."""
