@@ -425,6 +425,35 @@ def test_does_a_submission_past_its_deadline_keep_what_was_graded_before(base_co
 
 
 @pytest.mark.slow
+@pytest.mark.parametrize("sandboxed", [True, False])
+def test_does_the_submissions_cgroup_hold_its_kernel_in_or_out_of_bwrap(base_course, tmp_path,
+                                                                         sandboxed):
+    from coursekit.isolation import cgroup
+
+    if not cgroup.check()[0]:
+        pytest.skip(cgroup.check()[1])
+    hog = copy_of(base_course, tmp_path / "hog")  # touches shared memory up to 8 GiB
+    samples.write_submission(hog, ASSIGNMENT, hog / "assignments" / ASSIGNMENT / "samples",
+                             "hog_shared_memory", student_id="hog")
+    limits = SandboxLimits(enabled="auto" if sandboxed else False,
+                           submission_memory=1536 << 20)
+    try:
+        result = grade(Job(ASSIGNMENT, "hog", workspace.pack_course(Course(hog), ASSIGNMENT),
+                           (hog / "gradebook.db").read_bytes(),
+                           workspace.pack([hog / "submitted" / "hog" / ASSIGNMENT],
+                                          hog / "submitted" / "hog"),
+                           GradingSettings(sandbox=limits)))
+    finally:
+        forkserver.stop()
+    assert result.status == "graded", (result.reason, result.notes)
+    assert result.kernels == ("cold" if sandboxed else "warm")
+    assert any("reached its limit of 1.5 GiB" in n for n in result.notes), result.notes
+    assert any("kernel died" in n for n in result.notes), result.notes
+    assert 1.2 * 2 ** 30 < result.memory_peak <= 1536 << 20
+    assert sum(g["auto_score"] for g in result.notebooks[ASSIGNMENT]["grades"].values()) > 30
+
+
+@pytest.mark.slow
 def test_does_killing_a_worker_mid_batch_lose_nothing(base_course, serial_course, tmp_path):
     killed = copy_of(base_course, tmp_path / "killed")
     logs = tmp_path / "logs"
