@@ -96,3 +96,33 @@ def test_does_create_say_why_and_how_to_fix_when_cgroups_are_unusable(monkeypatc
     monkeypatch.setattr(cgroup, "ROOT", tmp_path)  # a folder, but no controllers
     made, why = cgroup.create("s1", memory=1 << 30, pids=10)
     assert made is None and "root" in why and "RLIMIT_DATA" in why
+
+
+def test_does_a_v2_group_get_its_limits_in_the_unified_hierarchys_files(monkeypatch, tmp_path):
+    # cgroup v2's file protocol on a stand-in tree (the dev machines have v1): the controllers
+    # are enabled below the grader's group, the group gets memory.max, swap 0 and pids.max
+    monkeypatch.setattr(cgroup, "ROOT", tmp_path)
+    monkeypatch.setattr(cgroup, "_own_path", lambda controller: "/grader.scope")
+    parent = tmp_path / "grader.scope"
+    parent.mkdir()
+    (tmp_path / "cgroup.controllers").write_text("cpu memory pids\n")
+    (parent / "cgroup.controllers").write_text("cpu memory pids\n")
+    made, why = cgroup.create("s 1/x", memory=3 << 30, pids=99)
+    assert why is None and made.version == 2
+    [folder] = made.folders
+    assert folder.parent == parent and folder.name.startswith("coursekit-s_1_x-")
+    assert (parent / "cgroup.subtree_control").read_text() == "+memory +pids"
+    assert (folder / "memory.max").read_text() == str(3 << 30)
+    assert (folder / "pids.max").read_text() == "99"
+    assert made.procs_files == [str(folder / "cgroup.procs")]
+    (folder / "memory.peak").write_text("12345\n")
+    (folder / "memory.events").write_text("low 0\nhigh 0\nmax 4\noom 1\noom_kill 1\n")
+    assert made.usage() == {"peak": 12345, "oom_kills": 1}
+
+
+def test_does_a_v2_machine_without_the_memory_controller_get_a_reason(monkeypatch, tmp_path):
+    monkeypatch.setattr(cgroup, "ROOT", tmp_path)
+    monkeypatch.setattr(cgroup, "_own_path", lambda controller: "/")
+    (tmp_path / "cgroup.controllers").write_text("cpu io\n")
+    made, why = cgroup.create("s1", memory=1 << 30, pids=10)
+    assert made is None and "v2" in why and "memory" in why and "pids" in why
