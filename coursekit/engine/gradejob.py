@@ -29,6 +29,7 @@ from pathlib import Path
 __all__ = ["run", "job", "read_submission"]
 
 LOG = "nbgrader-run.log"
+LOG_TAIL = 256 * 1024  # bytes of the log the worker reads back
 RESULT = "job-result.json"
 
 
@@ -188,10 +189,19 @@ def run(course, assignment_id, student_id, args, env, timeout=None, server=None,
     result_file = course / RESULT
     out = json.loads(result_file.read_text()) if result_file.is_file() else {
         "preflight": None, "exit": None, "submission": None, "runtime": None}
-    log = course / LOG
-    out.update(timed_out=timed_out, forked=forked,
-               log=log.read_text(errors="replace") if log.is_file() else "")
+    out.update(timed_out=timed_out, forked=forked, log=_tail(course / LOG))
     return out
+
+
+def _tail(path, size=LOG_TAIL):
+    """The last ``size`` bytes of the log at ``path`` as text ("" without one): however big a
+    log grew (or was made to look, with a seek), the worker reads a bounded tail."""
+    try:
+        with open(path, "rb") as handle:
+            handle.seek(max(0, os.fstat(handle.fileno()).st_size - size))
+            return handle.read(size).replace(b"\0", b"").decode(errors="replace")
+    except OSError:
+        return ""
 
 
 def _kill_group(pid):

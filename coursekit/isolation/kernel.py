@@ -5,7 +5,9 @@ Started by the kernelspec that ``coursekit.isolation.sandbox.prepare_task`` writ
 "uid": n or null, "cgroup": [cgroup.procs files] or null}``. Before any student code exists in
 this process it
 
-0. joins the submission's cgroup (``coursekit.isolation.cgroup``), when the spec names one (a
+0. points its standard streams at ``/dev/null`` (they are the grading job's log, on the host's
+   disk: a kernel must not write, seek or forge it; nbclient reads the kernel over its
+   sockets, never its streams), and joins the submission's cgroup (``coursekit.isolation.cgroup``), when the spec names one (a
    kernel outside bwrap; bwrap itself is started in the group);
 1. copies the submission folder into the private scratch tmpfs and works there;
 2. sets the resource limits and drops to a uid of its own (``coursekit.isolation.limits``);
@@ -41,6 +43,10 @@ def main(argv=None):
         raise SystemExit("usage: python -m coursekit.isolation.kernel SPEC -f CONNECTION_FILE")
     connection = argv[1]
     uid = spec.get("uid")
+    null = os.open(os.devnull, os.O_RDWR)
+    for fd in (0, 1, 2):
+        os.dup2(null, fd)
+    os.close(null)
     for procs in spec.get("cgroup") or ():  # fails loudly: never run outside the group
         Path(procs).write_text(str(os.getpid()))
     if spec.get("work"):
