@@ -16,17 +16,31 @@ run writes (stream text, display data, results) and, past ``cell_output_bytes`` 
 Error outputs are never dropped (a test cell's failure must stay a failure); their tracebacks
 are cut by ``LimitOutput`` afterwards as before. The kernel may still send more: it is read and
 thrown away, so the grader's memory stays bounded by the caps.
+
+Widget messages (``comm_open``, ``comm_msg``: state that nbclient keeps and writes into the
+notebook's ``metadata.widgets``) count against the same caps, data and binary buffers alike,
+and past them are dropped. One message is at most ``max_message_bytes``: the grader's ZeroMQ
+sockets refuse a bigger one before reading it (``ZMQ_MAXMSGSIZE``), so a kernel cannot make the
+grader hold a gigabyte at once either.
 """
 import json
 
+from nbclient.util import run_sync
 from nbgrader.preprocessors import Execute
 from nbformat import NotebookNode
 from traitlets import Integer
 
-__all__ = ["CappedExecute", "output_bytes"]
+__all__ = ["CappedExecute", "output_bytes", "comm_bytes"]
 
 CUT = ("[output cut here: this {what} wrote more than {limit} bytes (c.CappedExecute.{trait}); the "
        "rest was not kept]\n")
+
+
+def comm_bytes(msg):
+    """The bytes a comm (widget) message would add to the grader's widget state."""
+    content = msg.get("content", {})
+    return len(json.dumps(content.get("data", {}), default=str)) + sum(
+        len(memoryview(buffer)) for buffer in msg.get("buffers", []) or [])
 
 
 def output_bytes(msg):
@@ -58,6 +72,58 @@ class CappedExecute(Execute):
         20_000_000, help="Bytes of output the whole notebook may leave; past it every cell's "
                          "further output is dropped with a line saying so.").tag(config=True)
 
+    max_message_bytes = Integer(
+        64_000_000, help="The largest message the grader reads from a kernel (ZMQ_MAXMSGSIZE); "
+                         "a bigger one is refused unread.").tag(config=True)
+
+    async def async_start_new_kernel_client(self):
+        import zmq
+
+        make, limit = self.km.client, self.max_message_bytes
+
+        def client(**kwargs):  # the client's own context: the default of the sockets it makes
+            kc = make(**kwargs)
+            kc.context.setsockopt(zmq.MAXMSGSIZE, limit)
+            return kc
+
+        self.km.client = client
+        try:
+            return await super().async_start_new_kernel_client()
+        finally:
+            del self.km.client
+
+    start_new_kernel_client = run_sync(async_start_new_kernel_client)  # nbclient binds its own
+
+    def handle_comm_msg(self, outs, msg, cell_index):
+        run = msg.get("parent_header", {}).get("msg_id") or cell_index
+        if not self._admit(run, comm_bytes(msg)):
+            return self._cut_here(outs, run, cell_index, *self._which_cap(run))
+        try:
+            return super().handle_comm_msg(outs, msg, cell_index)
+        except (KeyError, TypeError, ValueError, AttributeError) as err:
+            # nbclient trusts the kernel's widget messages: a malformed one would end the run
+            self.log.warning("coursekit: a malformed widget message was dropped (%s: %s)",
+                             type(err).__name__, err)
+            return None
+
+    def _admit(self, run, size):
+        """Count ``size`` bytes of this run's output if they fit both caps; whether they did."""
+        if not hasattr(self, "_run_bytes"):
+            CappedExecute.reset_execution_trackers(self)
+        used = self._run_bytes.get(run, 0)
+        if size <= min(self.cell_output_bytes - used,
+                       self.notebook_output_bytes - self._notebook_bytes):
+            self._run_bytes[run] = used + size
+            self._notebook_bytes += size
+            return True
+        return False
+
+    def _which_cap(self, run):
+        left_cell = self.cell_output_bytes - self._run_bytes.get(run, 0)
+        left_notebook = self.notebook_output_bytes - self._notebook_bytes
+        return ("cell", self.cell_output_bytes, "cell_output_bytes") if left_cell <= \
+            left_notebook else ("notebook", self.notebook_output_bytes, "notebook_output_bytes")
+
     def reset_execution_trackers(self):
         super().reset_execution_trackers()
         self._run_bytes, self._cut, self._notebook_bytes, self.cuts = {}, set(), 0, []
@@ -67,18 +133,12 @@ class CappedExecute(Execute):
         if not size:
             return super().output(outs, msg, display_id, cell_index)
         run = msg.get("parent_header", {}).get("msg_id") or cell_index
-        if not hasattr(self, "_run_bytes"):
-            CappedExecute.reset_execution_trackers(self)
-        used = self._run_bytes.get(run, 0)
-        left_cell = self.cell_output_bytes - used
-        left_notebook = self.notebook_output_bytes - self._notebook_bytes
-        if size <= min(left_cell, left_notebook):
-            self._run_bytes[run] = used + size
-            self._notebook_bytes += size
+        if self._admit(run, size):
             return super().output(outs, msg, display_id, cell_index)
-        cut = ("cell", self.cell_output_bytes, "cell_output_bytes") if left_cell <= \
-            left_notebook else ("notebook", self.notebook_output_bytes, "notebook_output_bytes")
-        left = min(left_cell, left_notebook)
+        used = self._run_bytes.get(run, 0)
+        cut = self._which_cap(run)
+        left = min(self.cell_output_bytes - used,
+                   self.notebook_output_bytes - self._notebook_bytes)
         if msg["msg_type"] == "stream" and left > 0 and run not in self._cut:  # what fits stays
             text = str(msg["content"].get("text", "")).encode("utf-8", "replace")[:left]
             part = {**msg, "content": {**msg["content"],

@@ -239,3 +239,47 @@ def test_does_nbgrader_config_cap_output_per_cell_and_notebook():
     assert config.CappedExecute.notebook_output_bytes == 20_000_000
     assert issubclass(execute.RecoveringExecute, __import__(
         "coursekit.engine.outputcap", fromlist=["CappedExecute"]).CappedExecute)
+
+
+WIDGET_FLOOD = """from comm import create_comm
+c = create_comm(target_name='jupyter.widget', data={'state': {'_model_name': 'x',
+                                                               '_model_module': 'y'},
+                                                     'buffer_paths': []})
+blob = 'A' * {size}
+for i in range({count}):
+    c.send(data={{'state': {{f'k{{i}}': blob}}, 'buffer_paths': []}})
+print('sent')"""
+
+
+def test_does_widget_state_count_against_the_output_caps(tmp_path):
+    flood = WIDGET_FLOOD.replace("{size}", "100_000").replace("{count}", "200")  # 20 MB
+    flood = flood.replace("{{", "{").replace("}}", "}")
+    executor = execute.RecoveringExecute(cell_output_bytes=1_000_000,
+                                         notebook_output_bytes=2_500_000)
+    nb = _notebook(flood, "print('after')")
+    executor.preprocess(nb, {"metadata": {"path": str(tmp_path)}})
+    kept = sum(len(json.dumps(state)) for state in executor.widget_state.values())
+    assert kept < 1_100_000  # about the cell's cap, not 20 MB
+    assert "(c.CappedExecute.cell_output_bytes); the rest was not kept]" in _stdout(nb.cells[1])
+    assert _stdout(nb.cells[2]) == "after\n"
+    assert len(json.dumps(nb.metadata.get("widgets", {}))) < 1_200_000
+
+
+def test_does_a_malformed_widget_message_cost_nothing(tmp_path):
+    bad = ("from comm import create_comm\n"
+           "create_comm(target_name='jupyter.widget', data={'state': {}, 'buffer_paths': []})\n"
+           "print('sent')")
+    nb = _run(_notebook(bad, "print('after')"), tmp_path)
+    assert _stdout(nb.cells[1]) == "sent\n" and _stdout(nb.cells[2]) == "after\n"
+
+
+def test_is_a_message_over_the_size_limit_refused_unread(tmp_path):
+    huge = WIDGET_FLOOD.replace("{size}", "30_000_000").replace("{count}", "1")
+    huge = huge.replace("{{", "{").replace("}}", "}")
+    executor = execute.RecoveringExecute(max_message_bytes=10_000_000, timeout=60,
+                                         cell_output_bytes=100_000_000,  # only the size limit
+                                         notebook_output_bytes=200_000_000)
+    nb = _notebook(huge, "print('after')")
+    executor.preprocess(nb, {"metadata": {"path": str(tmp_path)}})
+    assert not executor.widget_state.get(next(iter(executor.widget_state), None), {}).get("k0")
+    assert _stdout(nb.cells[2]) == "after\n"
