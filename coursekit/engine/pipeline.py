@@ -41,7 +41,7 @@ def _incidents(nb):
     """One note per kernel death, timeout or poisoned CUDA context (coursekit.engine.recovering)
     and per cell whose output was cut while it ran (coursekit.engine.outputcap)."""
     notes, found = [], nb.get("metadata", {}).get("coursekit", {})
-    for incident in found.get("incidents", []):
+    for incident in found.get("incidents", [])[:20]:
         where = incident.get("grade_id") or f"cell {incident.get('cell')}"
         kind = incident.get("kind")
         label = "timed out" if kind == "deadline" else f"kernel {kind}"
@@ -109,8 +109,9 @@ class _Run:
         workspace.unpack(job.submission_tar, course / "submitted" / job.student)
         sandboxed, result.sandbox = execute.sandbox_state(job.settings.sandbox)
         limits = job.settings.sandbox
-        self.group, why = cgroup.create(job.student, memory=limits.submission_memory,
-                                        pids=limits.submission_processes)
+        self.group, why = cgroup.create(
+            job.student, memory=limits.submission_memory, pids=limits.submission_processes,
+            cpus=int(result.env.get("OMP_NUM_THREADS") or 1))  # its share: cores // slots
         result.limits = self.group.describe() if self.group else f"WARNING: {why}"
         from coursekit.course.manifest import load_manifest
 
@@ -183,7 +184,7 @@ class _Run:
         elif kernel.exit != 0:
             log = f"nbgrader autograde failed ({kernel.exit}):\n{tail}"
             result.reason = execute.failure_reason(log)
-        result.log = "\n".join(log.splitlines()[-40:])
+        result.log = "\n".join(line[:2000] for line in log.splitlines()[-40:])
         submission = kernel.submission
         result.in_gradebook, result.notebooks = submission["in_gradebook"], \
             submission["notebooks"]

@@ -1,4 +1,4 @@
-"""One control group per submission: a memory limit and a process count for all of it.
+"""One control group per submission: memory, processes and CPU time for all of it, together.
 
 ``RLIMIT_DATA`` and ``RLIMIT_NPROC`` (``coursekit.isolation.limits``) bound each process, not
 the submission: shared memory and tmpfs pages are not data, and a kernel that restarts or a
@@ -6,7 +6,9 @@ verification child gets limits of its own. Here every process that runs the stud
 kernel and each of its restarts, the verification child, whatever they start) joins one cgroup
 made for the submission, whose memory limit counts anonymous, shared and tmpfs memory (the
 sandbox's ``/tmp``, ``/dev/shm`` and runtime folder are tmpfs, so what the kernel writes there is
-charged here too) and whose ``pids`` limit counts processes and threads. When the limit is hit
+charged here too), whose ``pids`` limit counts processes and threads, and whose CPU quota
+(where the ``cpu`` controller is there) keeps its processes, however many and in however many
+sessions, to its share of the host's cores. When the limit is hit
 the kernel's out-of-memory killer ends a process of the group (the kernel: the cell is
 recorded as a death and the notebook goes on in a fresh kernel), never the grader.
 
@@ -37,6 +39,7 @@ __all__ = ["Group", "create", "check", "ROOT"]
 
 ROOT = Path("/sys/fs/cgroup")
 V1_CONTROLLERS = ("memory", "pids")
+PERIOD_US = 100_000  # the CPU quota's period
 
 
 def _own_path(controller):
@@ -64,8 +67,9 @@ class Group:
         memory: the memory limit, bytes; ``pids``: the process and thread limit.
     """
 
-    def __init__(self, version, folders, memory, pids):
+    def __init__(self, version, folders, memory, pids, cpus=None):
         self.version, self.folders, self.memory, self.pids = version, folders, memory, pids
+        self.cpus = cpus  # the CPU quota in cores (None: no cpu controller, no quota)
 
     def __repr__(self):
         return f"Group(v{self.version}, {[str(f) for f in self.folders]})"
@@ -76,8 +80,11 @@ class Group:
 
     def describe(self):
         """One line for the status entry: what bounds the submission."""
+        cpu = (f", {self.cpus:g} cores of CPU time" if self.cpus else
+               ", no CPU quota (no cpu controller)")
         return (f"cgroup v{self.version}: {self.memory / 2 ** 30:.3g} GiB of memory (shared "
-                f"memory and tmpfs included) and {self.pids} processes for the whole submission")
+                f"memory and tmpfs included), {self.pids} processes{cpu} for the whole "
+                f"submission")
 
     def wrap(self, argv):
         """``argv`` run by a shell that first moves itself into the group, then ``exec``\\ s it:
@@ -161,31 +168,36 @@ def _make(parent, name):
     return folder
 
 
-def _create_v2(name, memory, pids):
+def _create_v2(name, memory, pids, cpus):
     parent = _parent(ROOT, _own_path("") or "/")
     wanted = {"memory", "pids"}
+    available = set((_read(parent / "cgroup.controllers") or "").split())
+    if not wanted <= available:
+        raise OSError(f"the controllers {sorted(wanted - available)} are not available in "
+                      f"{parent}")
+    wanted |= {"cpu"} & available
     enabled = set((_read(parent / "cgroup.subtree_control") or "").split())
     if not wanted <= enabled:
-        available = set((_read(parent / "cgroup.controllers") or "").split())
-        if not wanted <= available:
-            raise OSError(f"the controllers {sorted(wanted - available)} are not available "
-                          f"in {parent}")
         # fails where the grader's own group holds processes (cgroup v2's no-internal-process
         # rule): then give the grader a group below a delegated one (systemd: Delegate=yes)
-        _write(parent, "cgroup.subtree_control", "+memory +pids")
+        _write(parent, "cgroup.subtree_control", " ".join(f"+{c}" for c in sorted(wanted)))
     folder = _make(parent, name)
     try:
         _write(folder, "memory.max", memory)
         if (folder / "memory.swap.max").exists():
             _write(folder, "memory.swap.max", 0)
         _write(folder, "pids.max", pids)
+        if cpus and "cpu" in wanted:
+            _write(folder, "cpu.max", f"{int(cpus * PERIOD_US)} {PERIOD_US}")
+        else:
+            cpus = None
     except OSError:
         folder.rmdir()
         raise
-    return Group(2, [folder], memory, pids)
+    return Group(2, [folder], memory, pids, cpus)
 
 
-def _create_v1(name, memory, pids):
+def _create_v1(name, memory, pids, cpus):
     folders = []
     try:
         for controller in V1_CONTROLLERS:
@@ -198,6 +210,13 @@ def _create_v1(name, memory, pids):
         if (memory_folder / "memory.memsw.limit_in_bytes").exists():  # no escape into swap
             _write(memory_folder, "memory.memsw.limit_in_bytes", memory)
         _write(pids_folder, "pids.max", pids)
+        cpu_mount = ROOT / "cpu"
+        if cpus and (cpu_mount / "cpu.cfs_quota_us").exists():
+            folders.append(_make(_parent(cpu_mount, _own_path("cpu") or "/"), name))
+            _write(folders[-1], "cpu.cfs_period_us", PERIOD_US)
+            _write(folders[-1], "cpu.cfs_quota_us", int(cpus * PERIOD_US))
+        else:
+            cpus = None
     except OSError:
         for folder in folders:
             try:
@@ -205,10 +224,10 @@ def _create_v1(name, memory, pids):
             except OSError:
                 pass
         raise
-    return Group(1, folders, memory, pids)
+    return Group(1, folders, memory, pids, cpus)
 
 
-def create(label, *, memory, pids):
+def create(label, *, memory, pids, cpus=None):
     """A new group for one submission, or why there is none.
 
     Args:
@@ -216,6 +235,9 @@ def create(label, *, memory, pids):
         memory: bytes for all the group's processes together (shared memory and tmpfs
             included).
         pids: processes and threads of the group together.
+        cpus: CPU time for the group together, in cores (a quota per 100 ms period), so that
+            no submission takes more than its share of the host whatever it starts; None (or
+            no cpu controller): no quota.
 
     Returns:
         (:class:`Group`, None), or (None, the reason in one line, which says how to fix it).
@@ -226,7 +248,8 @@ def create(label, *, memory, pids):
     name = f"coursekit-{safe}-{uuid.uuid4().hex[:8]}"
     unified = (ROOT / "cgroup.controllers").exists()
     try:
-        return (_create_v2 if unified else _create_v1)(name, int(memory), int(pids)), None
+        return (_create_v2 if unified else _create_v1)(name, int(memory), int(pids),
+                                                        cpus), None
     except (OSError, ValueError) as err:
         return None, (f"cgroups unusable here (v{2 if unified else 1}: {err}); run the grader "
                       f"as root with /sys/fs/cgroup writable. Each process keeps its own limits "

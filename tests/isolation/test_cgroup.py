@@ -107,11 +107,12 @@ def test_does_a_v2_group_get_its_limits_in_the_unified_hierarchys_files(monkeypa
     parent.mkdir()
     (tmp_path / "cgroup.controllers").write_text("cpu memory pids\n")
     (parent / "cgroup.controllers").write_text("cpu memory pids\n")
-    made, why = cgroup.create("s 1/x", memory=3 << 30, pids=99)
-    assert why is None and made.version == 2
+    made, why = cgroup.create("s 1/x", memory=3 << 30, pids=99, cpus=2)
+    assert why is None and made.version == 2 and made.cpus == 2
     [folder] = made.folders
     assert folder.parent == parent and folder.name.startswith("coursekit-s_1_x-")
-    assert (parent / "cgroup.subtree_control").read_text() == "+memory +pids"
+    assert (parent / "cgroup.subtree_control").read_text() == "+cpu +memory +pids"
+    assert (folder / "cpu.max").read_text() == "200000 100000"
     assert (folder / "memory.max").read_text() == str(3 << 30)
     assert (folder / "pids.max").read_text() == "99"
     assert made.procs_files == [str(folder / "cgroup.procs")]
@@ -126,3 +127,31 @@ def test_does_a_v2_machine_without_the_memory_controller_get_a_reason(monkeypatc
     (tmp_path / "cgroup.controllers").write_text("cpu io\n")
     made, why = cgroup.create("s1", memory=1 << 30, pids=10)
     assert made is None and "v2" in why and "memory" in why and "pids" in why
+
+
+@needs_cgroups
+def test_does_the_cpu_quota_hold_a_submission_that_forks_into_new_sessions():
+    made, why = cgroup.create("cpu", memory=256 << 20, pids=64, cpus=0.5)
+    assert made is not None, why
+    if made.cpus is None:
+        made.close()
+        pytest.skip("no cpu controller here")
+    # 4 spinning processes, each in a session of its own (a scheduler autogroup each)
+    spin = ("import os, time\n"
+            "for _ in range(4):\n"
+            "    if os.fork() == 0:\n"
+            "        os.setsid()\n"
+            "        end = time.time() + 3\n"
+            "        while time.time() < end: pass\n"
+            "        os._exit(0)\n"
+            "start = time.time()\n"
+            "for _ in range(4): os.wait()\n"
+            "print(os.times().children_user + os.times().children_system)")
+    try:
+        run = subprocess.run(made.wrap([sys.executable, "-c", spin]), capture_output=True,
+                             text=True, timeout=60)
+    finally:
+        made.close()
+    used = float(run.stdout.strip())  # CPU seconds in 3 s of wall time: at most 0.5 core
+    assert used < 0.5 * 3 * 1.3, used
+    assert "cores of CPU time" in made.describe()
