@@ -118,6 +118,7 @@ class RecoveringExecute(CappedExecute):
     def preprocess(self, nb, resources=None, km=None):
         """Execute ``nb`` (in place) like ``ExecutePreprocessor.preprocess``, with recovery."""
         NotebookClient.__init__(self, nb, km)
+        self.nb.metadata.pop(METADATA_KEY, None)  # only this run's incidents, never the file's
         self.reset_execution_trackers()
         self._check_assign_resources(resources)
         self._incidents, self._killers, self._restarts, not_run = [], set(), 0, []

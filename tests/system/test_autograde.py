@@ -151,6 +151,14 @@ def test_does_every_status_entry_say_what_bounded_the_submission(graded_samples)
             assert entry["limits"].startswith("WARNING: cgroups"), (name, entry["limits"])
 
 
+def test_does_a_forged_incident_record_count_for_nothing(graded_samples):
+    _, course = graded_samples
+    entry = _status(course)["attack_forged_incidents"]
+    assert entry["status"] == "graded" and not entry["timed_out"]
+    assert not any("FORGED" in note for note in entry["notes"]), entry["notes"]
+    assert len(entry["notes"]) < 10
+
+
 def test_does_a_kernel_write_nothing_past_its_capped_tmpfs_folders(graded_samples):
     import ast
     import json
@@ -169,6 +177,7 @@ def test_does_a_kernel_write_nothing_past_its_capped_tmpfs_folders(graded_sample
     assert 0 < written["runtime"] <= RUNTIME_BYTES
     assert 0 < written["tmp"] + written["cwd"] + written["home"] <= scratch
     assert 0 < written["shm"] <= scratch
+    assert written["inherited"] == 0  # no descriptor of a host file reached the kernel
 
 
 def test_does_the_report_list_each_submissions_status_reason_and_notes(graded_samples):

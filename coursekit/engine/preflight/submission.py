@@ -24,6 +24,16 @@ def _missing_notebook(folder, name):
                        f"{', '.join(found[:10]) or 'no files'}){hint}")
 
 
+def _strip_grader_metadata(nb, notes):
+    """Drop notebook metadata that the grader's own run writes: ``coursekit`` (incidents, cut
+    outputs: a submission must not bring its own, forged or stale; noted) and ``widgets``
+    (widget state, which editors save and the run writes again; silently)."""
+    metadata = nb.get("metadata") if isinstance(nb.get("metadata"), dict) else {}
+    metadata.pop("widgets", None)
+    if metadata.pop("coursekit", None) is not None:
+        notes.append("set aside: notebook metadata coursekit (the grader's run writes it)")
+
+
 def _prepare(folder, release_notebook, student_files, max_file_size, ignore, notes):
     folder, release_notebook = Path(folder), Path(release_notebook)
     name = release_notebook.name
@@ -46,6 +56,7 @@ def _prepare(folder, release_notebook, student_files, max_file_size, ignore, not
             notes.append(f"{other.relative_to(folder).as_posix()} set aside: the notebook "
                          f"is empty")
     strip_outputs(nb, notes)
+    _strip_grader_metadata(nb, notes)
     fix_kernel(nb, release, notes)
     fix_cells(nb, release, notes, name)
     fix_ids(nb, notes)
