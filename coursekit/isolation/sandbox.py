@@ -39,13 +39,18 @@ import os
 import shutil
 import sys
 import sysconfig
+import threading
 from pathlib import Path
 
 __all__ = ["check", "prepare_task", "bwrap_command", "child_command", "kernel_uid", "WORK"]
 
 WORK = "/tmp/coursekit-work"   # the kernel's working directory inside the sandbox
 RUNTIME_BYTES = 1 << 20        # the runtime folder's tmpfs: a connection file and sockets
-FIRST_UID = 200_000            # kernels run as FIRST_UID + (task pid mod 100000): no shared uid
+FIRST_UID = 200_000            # kernels run as FIRST_UID + a slot per worker thread (below)
+THREAD_SLOTS = 64              # grading threads one worker process may run at once
+_SLOTS = {"next": 0}
+_THREAD = threading.local()
+_LOCK = threading.Lock()
 
 
 def check():
@@ -72,8 +77,19 @@ def check():
 
 
 def kernel_uid(sandboxed):
-    """The uid this task's kernel drops to (only root in the sandbox can hand one out)."""
-    return FIRST_UID + os.getpid() % 100_000 if sandboxed and os.geteuid() == 0 else None
+    """The uid this task's kernel drops to (only root in the sandbox can hand one out).
+
+    One per grading thread of each worker process (``FIRST_UID + (pid mod 100000) * 64 +
+    slot``): tasks that run at once never share a uid, so never share ``RLIMIT_NPROC``, and a
+    task's kernel and verification child (the same thread) get the same one."""
+    if not (sandboxed and os.geteuid() == 0):
+        return None
+    slot = getattr(_THREAD, "slot", None)
+    if slot is None:
+        with _LOCK:
+            slot = _THREAD.slot = _SLOTS["next"] % THREAD_SLOTS
+            _SLOTS["next"] += 1
+    return FIRST_UID + (os.getpid() % 100_000) * THREAD_SLOTS + slot
 
 
 def _python_paths():

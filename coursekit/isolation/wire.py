@@ -20,8 +20,8 @@ it again on everything it receives, so a check never sees anything else.
 import io
 import struct
 
-__all__ = ["FUNCTION", "GRADER", "OBJECT", "REF", "OPAQUE", "MARKERS", "MAX_FRAME", "Opaque",
-           "read_frame", "write_frame", "dumps", "loads", "plain"]
+__all__ = ["FUNCTION", "GRADER", "OBJECT", "REF", "OPAQUE", "MARKERS", "MAX_FRAME", "MAX_REPLY",
+           "Opaque", "read_frame", "write_frame", "dumps", "loads", "plain"]
 
 FUNCTION = "__coursekit_student_function__"
 GRADER = "__coursekit_grader_function__"
@@ -29,6 +29,9 @@ OBJECT = "__coursekit_grader_object__"
 REF = "__coursekit_argument__"
 OPAQUE = "__coursekit_opaque__"
 MAX_FRAME = 1 << 30  # bytes: a frame larger than this is refused, not read
+# what a child may send back in one reply: a reply is the student's values, and the grader holds
+# each in memory (outside the submission's cgroup) while it reads and decodes it
+MAX_REPLY = 1 << 28
 # A tensor crosses only with a dtype every check can compute with, and at most this many
 # elements: a small frame can hold a huge expanded view (stride 0), which cloning would make real.
 MAX_ELEMENTS = 1 << 25
@@ -134,6 +137,8 @@ def plain(value, ids=None, special=None, _inside=None, _depth=0):
         import numpy
 
         if isinstance(value, numpy.ndarray) and value.dtype.kind in "biuf":
+            if value.size > MAX_ELEMENTS:
+                return {OPAQUE: f"an array of {value.size} elements (at most {MAX_ELEMENTS})"}
             return torch.from_numpy(value.copy())
         if isinstance(value, numpy.generic) and value.dtype.kind in "biuf":
             return value.item()

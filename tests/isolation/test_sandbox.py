@@ -200,3 +200,24 @@ def test_does_the_cli_say_loudly_when_bwrap_is_missing(tmp_path, monkeypatch):
     usable, message = sandbox.check()
     assert not usable
     assert message.startswith("WARNING") and "apt-get install bubblewrap" in message
+
+
+def test_do_tasks_running_at_once_in_one_worker_get_different_uids(monkeypatch):
+    import threading
+
+    monkeypatch.setattr(os, "geteuid", lambda: 0)
+    uids, ready = {}, threading.Barrier(4)
+
+    def task(name):
+        ready.wait()  # all four at once, as a worker with 4 threads runs them
+        uids[name] = (sandbox.kernel_uid(True), sandbox.kernel_uid(True))
+
+    threads = [threading.Thread(target=task, args=(n,)) for n in range(4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert all(a == b for a, b in uids.values())  # a task's kernel and child share one
+    assert len({a for a, _ in uids.values()}) == 4
+    assert all(a >= sandbox.FIRST_UID for a, _ in uids.values())
+    assert sandbox.kernel_uid(False) is None

@@ -124,10 +124,13 @@ class Child:
             data += chunk
             if need is None and len(data) >= 8:
                 need = int.from_bytes(data[:8], "big")
-                if need > wire.MAX_FRAME:
+                if need > wire.MAX_REPLY:
                     self._kill()
-                    raise OSError(f"it sent a frame of {need} bytes, over the limit")
-        return bytes(data[8:8 + need])
+                    raise OSError(f"it sent a frame of {need} bytes, over the limit of "
+                                  f"{wire.MAX_REPLY}")
+        del data[:8]  # in place: no copy of a large reply
+        del data[need:]
+        return data
 
     def _exchange(self, request, seconds, callbacks=()):
         """Send ``request``; answer the child's callbacks until its reply comes; return it."""
