@@ -17,6 +17,8 @@ Validate button, the formgrader):
 
 About 70 s on 2 cores; skipped loudly where Chromium is missing (``make browser``).
 """
+import re
+
 import pytest
 
 from browser import chromium, jupyter_lab, menu, wait_for
@@ -103,7 +105,10 @@ def test_does_a_students_day_in_jupyterlab_reach_the_formgrader(term, tmp_path):
             return text if "must be <" in text else None
 
         output = _until(forward_output, 120, "no output from the forward test")
-        assert "Difference between your scores and the correct scores: 0.00e+00" in output
+        # the notebook's own rule (the constants are float32, computed once: another CPU's
+        # kernels may differ in the last bit)
+        found = re.search(r"the correct scores: ([0-9.e+-]+) \(must be < 1e-10\)", output)
+        assert found and float(found.group(1)) < 1e-10, output
         assert "Error" not in output
 
         # 3. save, press Validate, read the result

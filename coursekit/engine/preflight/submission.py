@@ -25,11 +25,9 @@ def _missing_notebook(folder, name):
 
 
 def _strip_grader_metadata(nb, notes):
-    """Drop notebook metadata that the grader's own run writes: ``coursekit`` (incidents, cut
-    outputs: a submission must not bring its own, forged or stale; noted) and ``widgets``
-    (widget state, which editors save and the run writes again; silently)."""
+    """Drop the notebook metadata that the grader's own run writes, ``coursekit`` (incidents,
+    cut outputs): a submission must not bring its own, forged or stale."""
     metadata = nb.get("metadata") if isinstance(nb.get("metadata"), dict) else {}
-    metadata.pop("widgets", None)
     if metadata.pop("coursekit", None) is not None:
         notes.append("set aside: notebook metadata coursekit (the grader's run writes it)")
 
