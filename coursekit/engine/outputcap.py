@@ -13,8 +13,9 @@ run writes (stream text, display data, results) and, past ``cell_output_bytes`` 
     [output cut here: this cell wrote more than 1000000 bytes (c.CappedExecute.cell_output_bytes);
      the rest was not kept]
 
-Error outputs are never dropped (a test cell's failure must stay a failure); their tracebacks
-are cut by ``LimitOutput`` afterwards as before. The kernel may still send more: it is read and
+Error outputs count too but are never dropped (a test cell's failure must stay a failure):
+past the caps an error keeps its name and about ``ERROR_BYTES`` of its value and of the end of
+its traceback. The kernel may still send more: it is read and
 thrown away, so the grader's memory stays bounded by the caps.
 
 Widget messages (``comm_open``, ``comm_msg``: state that nbclient keeps and writes into the
@@ -30,8 +31,9 @@ from nbgrader.preprocessors import Execute
 from nbformat import NotebookNode
 from traitlets import Integer
 
-__all__ = ["CappedExecute", "output_bytes", "comm_bytes"]
+__all__ = ["CappedExecute", "output_bytes", "comm_bytes", "shrink_error"]
 
+ERROR_BYTES = 8_000  # an error past the caps keeps about this much of its value and traceback
 CUT = ("[output cut here: this {what} wrote more than {limit} bytes (c.CappedExecute.{trait}); the "
        "rest was not kept]\n")
 
@@ -57,7 +59,27 @@ def output_bytes(msg):
     if kind in ("display_data", "update_display_data", "execute_result"):
         return sum(len(value.encode("utf-8", "replace")) if isinstance(value, str)
                    else len(json.dumps(value)) for value in content.get("data", {}).values())
+    if kind == "error":
+        return len(str(content.get("evalue", "")).encode("utf-8", "replace")) + sum(
+            len(str(line).encode("utf-8", "replace")) for line in content.get("traceback", []))
     return 0
+
+
+def shrink_error(msg, limit=ERROR_BYTES):
+    """``msg`` (an error message) with its value and traceback cut to about ``limit`` bytes:
+    the error stays (a failing test cell must still fail), its size is bounded."""
+    content = dict(msg.get("content", {}))
+    value = str(content.get("evalue", ""))
+    content["evalue"] = value[:limit // 4] + (" [cut]" if len(value) > limit // 4 else "")
+    lines, kept, room = list(content.get("traceback", [])), [], limit // 2
+    for line in reversed(lines):  # the last lines say where it failed
+        line = str(line)[:room]
+        if not line or room <= 0:
+            break
+        kept.insert(0, line)
+        room -= len(line)
+    content["traceback"] = (["[traceback cut]"] if len(kept) < len(lines) else []) + kept
+    return {**msg, "content": content}
 
 
 class CappedExecute(Execute):
@@ -135,6 +157,8 @@ class CappedExecute(Execute):
         run = msg.get("parent_header", {}).get("msg_id") or cell_index
         if self._admit(run, size):
             return super().output(outs, msg, display_id, cell_index)
+        if msg.get("msg_type") == "error":  # never dropped: kept, cut short
+            return super().output(outs, shrink_error(msg), display_id, cell_index)
         used = self._run_bytes.get(run, 0)
         cut = self._which_cap(run)
         left = min(self.cell_output_bytes - used,

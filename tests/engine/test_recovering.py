@@ -283,3 +283,14 @@ def test_is_a_message_over_the_size_limit_refused_unread(tmp_path):
     executor.preprocess(nb, {"metadata": {"path": str(tmp_path)}})
     assert not executor.widget_state.get(next(iter(executor.widget_state), None), {}).get("k0")
     assert _stdout(nb.cells[2]) == "after\n"
+
+
+def test_are_huge_errors_kept_but_cut_short(tmp_path):
+    huge = "raise ValueError('e' * 5_000_000)"  # 5 MB each, past every cap
+    nb = _run(_notebook(*[huge] * 6, "print('after')"), tmp_path, cell_output_bytes=1_000_000,
+              notebook_output_bytes=2_500_000)
+    errors = [e for cell in nb.cells[1:7] for e in _errors(cell)]
+    assert [e.ename for e in errors] == ["ValueError"] * 6  # each cell still fails
+    assert all(len(e.evalue) < 10_000 and e.evalue.endswith("[cut]") for e in errors)
+    assert len(json.dumps(nb)) < 200_000  # not 30 MB
+    assert _stdout(nb.cells[7]) == "after\n"
