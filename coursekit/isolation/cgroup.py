@@ -259,8 +259,9 @@ def create(label, *, memory, pids, cpus=None):
 def check():
     """(usable, one line for the batch output): can this machine give each submission a
     cgroup? Makes and removes a test group; the line is a loud WARNING when it cannot."""
-    group, why = create("check", memory=1 << 30, pids=64)
+    group, why = create("check", memory=1 << 30, pids=64, cpus=1)
     if group is None:
         return False, f"WARNING: {why}"
     group.close()
-    return True, f"limits per submission: cgroup v{group.version} (memory and processes)"
+    cpu = ", CPU time" if group.cpus else ""
+    return True, f"limits per submission: cgroup v{group.version} (memory, processes{cpu})"
