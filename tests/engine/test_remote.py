@@ -128,6 +128,22 @@ def test_does_a_call_past_the_deadline_fail_as_the_students():
         made.close()
 
 
+def test_does_a_child_that_keeps_calling_back_stop_at_the_deadline():
+    import time
+
+    made = Child(COMMAND, START, SETUP, [("answer cell 1",
+                 "import time\ndef spin(f):\n    while True:\n        time.sleep(0.5)\n"
+                 "        f(1)\n")], "cpu", deadline=time.monotonic() + 6)
+    start = time.monotonic()
+    try:
+        with pytest.raises((TimeoutError, RuntimeError)) as info:
+            fn(made, "spin")(lambda x: x)
+        assert info.value.coursekit_from_student
+        assert time.monotonic() - start < 10  # one window for the call, callbacks included
+    finally:
+        made.close()
+
+
 def test_are_globals_swapped_for_one_call_only():
     made = child("def scaled(x):\n    return x * SCALE\n")
     try:

@@ -18,6 +18,7 @@ Who is to blame decides what a failure means (the trust rule, docs/security.md):
   the student's error (``coursekit_from_student``), and scores like a wrong answer.
 """
 import builtins
+import math
 import os
 import select
 import shutil
@@ -109,8 +110,10 @@ class Child:
             return CALL_SECONDS
         return min(CALL_SECONDS, self.deadline - time.monotonic())
 
-    def _read(self, seconds):
-        end = time.monotonic() + max(seconds, 0)
+    def _read(self, seconds, end=None):
+        """The next frame from the child, within ``seconds`` (and before ``end``, a
+        ``time.monotonic()``, when given)."""
+        end = min(time.monotonic() + max(seconds, 0), end if end is not None else math.inf)
         data, need = bytearray(), None  # appended in place: linear in the frame's size
         fd = self.proc.stdout.fileno()
         while need is None or len(data) < 8 + need:
@@ -133,11 +136,16 @@ class Child:
         return data
 
     def _exchange(self, request, seconds, callbacks=()):
-        """Send ``request``; answer the child's callbacks until its reply comes; return it."""
+        """Send ``request``; answer the child's callbacks until its reply comes; return it.
+
+        One window of ``seconds`` (a call's is never past the deadline: :meth:`_left`) covers
+        the whole exchange, the callbacks the child asks for included: a child that keeps
+        calling back is stopped when it ends."""
+        end = time.monotonic() + max(seconds, 0)
         wire.write_frame(self.proc.stdin, wire.dumps(request))
         while True:
             try:
-                reply = wire.loads(self._read(seconds))
+                reply = wire.loads(self._read(seconds, end))
             except OSError:
                 raise
             except Exception as err:  # noqa: BLE001 - anything but plain data
@@ -148,6 +156,9 @@ class Child:
                 raise OSError("it sent a malformed reply")
             if "callback" not in reply and "object" not in reply:
                 return reply
+            if time.monotonic() >= end:
+                self._kill()
+                raise OSError(f"no answer within {seconds:.0f} s (it kept calling back)")
             answer = self._serve_callback(reply, callbacks)
             wire.write_frame(self.proc.stdin, wire.dumps(answer))
 
