@@ -13,9 +13,10 @@ run writes (stream text, display data, results) and, past ``cell_output_bytes`` 
     [output cut here: this cell wrote more than 1000000 bytes (c.CappedExecute.cell_output_bytes);
      the rest was not kept]
 
-Error outputs count too but are never dropped (a test cell's failure must stay a failure):
-past the caps an error keeps its name and about ``ERROR_BYTES`` of its value and of the end of
-its traceback. The kernel may still send more: it is read and
+Every part of an output counts (data, metadata, names, tracebacks) plus ``OUTPUT_OVERHEAD``
+per output. A cell run's first error is never dropped (a test cell's failure must stay a
+failure): past the caps it keeps its name and about ``ERROR_BYTES`` of its value and of the end
+of its traceback; later errors of that run are dropped like any output. The kernel may still send more: it is read and
 thrown away, so the grader's memory stays bounded by the caps.
 
 Widget messages (``comm_open``, ``comm_msg``: state that nbclient keeps and writes into the
@@ -34,6 +35,8 @@ from traitlets import Integer
 __all__ = ["CappedExecute", "output_bytes", "comm_bytes", "shrink_error"]
 
 ERROR_BYTES = 8_000  # an error past the caps keeps about this much of its value and traceback
+OUTPUT_OVERHEAD = 100  # bytes counted per output besides its content (a notebook node's keys)
+OUTPUT_TYPES = ("stream", "display_data", "update_display_data", "execute_result", "error")
 CUT = ("[output cut here: this {what} wrote more than {limit} bytes (c.CappedExecute.{trait}); the "
        "rest was not kept]\n")
 
@@ -46,29 +49,24 @@ def comm_bytes(msg):
 
 
 def output_bytes(msg):
-    """The bytes an iopub message would add to a notebook (0 for what is not output).
+    """The bytes an iopub message would add to a notebook (0 for what is not output): its
+    whole content (data, metadata, names, traceback) plus ``OUTPUT_OVERHEAD``, so that neither
+    a big field nor many empty outputs escape the caps.
 
     Args:
         msg: a Jupyter message (``msg_type`` stream, display_data, update_display_data,
             execute_result or error).
     """
-    content = msg.get("content", {})
-    kind = msg.get("msg_type")
-    if kind == "stream":
-        return len(str(content.get("text", "")).encode("utf-8", "replace"))
-    if kind in ("display_data", "update_display_data", "execute_result"):
-        return sum(len(value.encode("utf-8", "replace")) if isinstance(value, str)
-                   else len(json.dumps(value)) for value in content.get("data", {}).values())
-    if kind == "error":
-        return len(str(content.get("evalue", "")).encode("utf-8", "replace")) + sum(
-            len(str(line).encode("utf-8", "replace")) for line in content.get("traceback", []))
-    return 0
+    if msg.get("msg_type") not in OUTPUT_TYPES:
+        return 0
+    return OUTPUT_OVERHEAD + len(json.dumps(msg.get("content", {}), default=str))
 
 
 def shrink_error(msg, limit=ERROR_BYTES):
     """``msg`` (an error message) with its value and traceback cut to about ``limit`` bytes:
     the error stays (a failing test cell must still fail), its size is bounded."""
     content = dict(msg.get("content", {}))
+    content["ename"] = str(content.get("ename", ""))[:200]
     value = str(content.get("evalue", ""))
     content["evalue"] = value[:limit // 4] + (" [cut]" if len(value) > limit // 4 else "")
     lines, kept, room = list(content.get("traceback", [])), [], limit // 2
@@ -149,6 +147,7 @@ class CappedExecute(Execute):
     def reset_execution_trackers(self):
         super().reset_execution_trackers()
         self._run_bytes, self._cut, self._notebook_bytes, self.cuts = {}, set(), 0, []
+        self._errors_kept = set()
 
     def output(self, outs, msg, display_id, cell_index):
         size = output_bytes(msg)
@@ -157,8 +156,11 @@ class CappedExecute(Execute):
         run = msg.get("parent_header", {}).get("msg_id") or cell_index
         if self._admit(run, size):
             return super().output(outs, msg, display_id, cell_index)
-        if msg.get("msg_type") == "error":  # never dropped: kept, cut short
-            return super().output(outs, shrink_error(msg), display_id, cell_index)
+        if msg.get("msg_type") == "error" and run not in self._errors_kept:
+            # a run's first error is never dropped (its cell must fail): kept, cut short
+            self._errors_kept.add(run)
+            super().output(outs, shrink_error(msg), display_id, cell_index)
+            return self._cut_here(outs, run, cell_index, *self._which_cap(run))
         used = self._run_bytes.get(run, 0)
         cut = self._which_cap(run)
         left = min(self.cell_output_bytes - used,

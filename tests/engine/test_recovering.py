@@ -294,3 +294,17 @@ def test_are_huge_errors_kept_but_cut_short(tmp_path):
     assert all(len(e.evalue) < 10_000 and e.evalue.endswith("[cut]") for e in errors)
     assert len(json.dumps(nb)) < 200_000  # not 30 MB
     assert _stdout(nb.cells[7]) == "after\n"
+
+
+def test_do_metadata_names_and_empty_outputs_count_against_the_caps(tmp_path):
+    many = ("from IPython.display import publish_display_data\n"
+            "for _ in range(50_000):\n    publish_display_data({})")
+    fat = ("from IPython.display import publish_display_data\n"
+           "for _ in range(5):\n"
+           "    publish_display_data({'text/plain': '.'}, metadata={'x': 'm' * 3_000_000})")
+    nb = _run(_notebook(many, fat, "print('after')"), tmp_path, cell_output_bytes=1_000_000,
+              notebook_output_bytes=2_500_000, max_message_bytes=64_000_000)
+    assert len(nb.cells[1].outputs) < 10_001  # 100 bytes each at least
+    assert len(json.dumps(nb.cells[2].outputs)) < 1_100_000  # the metadata counted
+    assert len(json.dumps(nb)) < 3_000_000
+    assert _stdout(nb.cells[3]) == "after\n"
