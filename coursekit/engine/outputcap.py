@@ -23,7 +23,8 @@ Widget messages (``comm_open``, ``comm_msg``: state that nbclient keeps and writ
 notebook's ``metadata.widgets``) count against the same caps, data and binary buffers alike,
 and past them are dropped. One message is at most ``max_message_bytes``: the grader's ZeroMQ
 sockets refuse a bigger one before reading it (``ZMQ_MAXMSGSIZE``), so a kernel cannot make the
-grader hold a gigabyte at once either.
+grader hold a gigabyte at once either, and the client opens no stdin or control channel (nbclient
+reads neither, so messages a kernel sent there would pile up in the grader).
 """
 import json
 
@@ -104,6 +105,10 @@ class CappedExecute(Execute):
         def client(**kwargs):  # the client's own context: the default of the sockets it makes
             kc = make(**kwargs)
             kc.context.setsockopt(zmq.MAXMSGSIZE, limit)
+            start = kc.start_channels
+            # nbclient never reads stdin or control: unopened, a kernel cannot queue messages
+            # there for the grader to hold
+            kc.start_channels = lambda *args, **kw: start(stdin=False, control=False)
             return kc
 
         self.km.client = client

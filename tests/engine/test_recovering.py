@@ -9,6 +9,7 @@ cells above, and the incident is recorded in the notebook's metadata.
 import json
 
 import nbformat
+from nbclient import NotebookClient
 import pytest
 from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook
 from nbgrader.preprocessors import Execute, IgnorePattern
@@ -308,3 +309,23 @@ def test_do_metadata_names_and_empty_outputs_count_against_the_caps(tmp_path):
     assert len(json.dumps(nb.cells[2].outputs)) < 1_100_000  # the metadata counted
     assert len(json.dumps(nb)) < 3_000_000
     assert _stdout(nb.cells[3]) == "after\n"
+
+
+def test_does_a_kernel_find_no_stdin_channel_to_flood(tmp_path):
+    flood = ("k = get_ipython().kernel\n"
+             "ident = k._get_shell_context_var(k._shell_parent_ident)\n"
+             "parent = k.get_parent('shell')\n"
+             "for _ in range(20):\n"
+             "    k.session.send(k.stdin_socket, 'input_request', {'prompt': 'p' * 1_000_000,\n"
+             "                   'password': False}, parent=parent, ident=ident)\n"
+             "print('sent')")
+    executor = execute.RecoveringExecute()
+    nb = _notebook(flood, "print('after')")
+    executor.preprocess(nb, {"metadata": {"path": str(tmp_path)}})
+    assert _stdout(nb.cells[1]) == "sent\n" and _stdout(nb.cells[2]) == "after\n"
+    probe = execute.RecoveringExecute()  # the client as the run starts it
+    NotebookClient.__init__(probe, _notebook("x = 1"), None)
+    with probe.setup_kernel():
+        assert probe.kc.iopub_channel.is_alive() and probe.kc.shell_channel.is_alive()
+        # never made (reading the public property would make and connect them)
+        assert probe.kc._stdin_channel is None and probe.kc._control_channel is None
