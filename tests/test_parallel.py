@@ -458,6 +458,33 @@ def test_does_the_submissions_cgroup_hold_its_kernel_in_or_out_of_bwrap(base_cou
 
 
 @pytest.mark.slow
+def test_does_the_submissions_cgroup_hold_the_grading_job_too(base_course, tmp_path):
+    from coursekit.isolation import cgroup
+
+    if not cgroup.check()[0]:
+        pytest.skip(cgroup.check()[1])
+    # a 21 MB notebook whose metadata is 7 million empty objects: gigabytes once parsed
+    folder = tmp_path / "bomb" / ASSIGNMENT
+    shutil.copytree(base_course / "submitted" / "blank" / ASSIGNMENT, folder)
+    path = folder / f"{ASSIGNMENT}.ipynb"
+    text = path.read_text()
+    head, brace, rest = text.partition('"metadata": {')
+    path.write_text(head + brace + '"x": [' + "{}," * 7_000_000 + "{}], " + rest)
+    limits = SandboxLimits(submission_memory=1 << 30)
+    try:
+        result = grade(Job(ASSIGNMENT, "bomb", workspace.pack_course(Course(base_course),
+                                                                     ASSIGNMENT),
+                           (base_course / "gradebook.db").read_bytes(),
+                           workspace.pack([folder], folder.parent),
+                           GradingSettings(sandbox=limits)))
+    finally:
+        forkserver.stop()
+    assert result.status == "failed" and "grading job died" in result.reason, result.reason
+    assert any("reached its limit of 1 GiB" in n for n in result.notes), result.notes
+    assert result.memory_peak <= 1 << 30
+
+
+@pytest.mark.slow
 def test_does_killing_a_worker_mid_batch_lose_nothing(base_course, serial_course, tmp_path):
     killed = copy_of(base_course, tmp_path / "killed")
     logs = tmp_path / "logs"

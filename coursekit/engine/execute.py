@@ -131,7 +131,7 @@ def execute(course, job, env, sandboxed, timeout=None, group=None, cells_until=N
     runtime = {"path": kernel_env["JUPYTER_RUNTIME_DIR"], "size": sandbox.RUNTIME_BYTES,
                "uid": sandbox.kernel_uid(True)} if sandboxed else None
     out = gradejob.run(course, job.assignment, job.student, args, env, timeout,
-                       server=servers.get("nbgrader"), runtime=runtime)
+                       server=servers.get("nbgrader"), runtime=runtime, group=group)
     submission = out["submission"] or gradejob.read_submission(  # the job was killed
         course / "gradebook.db", job.assignment, job.student)
     return KernelRun(out["preflight"], out["exit"], submission, out["timed_out"], out["log"],

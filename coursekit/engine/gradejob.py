@@ -6,7 +6,9 @@
 there is none, in a fresh ``python -m coursekit.engine.gradejob REQUEST``. Either way the worker itself
 imports none of them. The job, in its own process:
 
-0. gives itself a private mount namespace where the kernel's runtime folder (its connection
+0. joins the submission's cgroup (its memory counts nbgrader's reading of the notebook and of
+   the kernel's messages too; the kernel is the out-of-memory killer's first choice), and
+   gives itself a private mount namespace where the kernel's runtime folder (its connection
    file and sockets, the one host folder a sandboxed kernel may write) is a small tmpfs
    (``request["runtime"]``): nothing the kernel writes there reaches the host's disk, and it
    is charged to the submission's cgroup; where that cannot be done (not root) the folder stays
@@ -41,6 +43,7 @@ def job(conn, request, fds):
 
 
 def _grade(request):
+    _join(request.get("cgroup"))
     null = os.open(os.devnull, os.O_RDONLY)
     log = os.open(request["log"], os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
     os.dup2(null, 0)
@@ -77,6 +80,19 @@ def _grade(request):
                                         request["student"])
     _write(request["result"], out)
     raise SystemExit(code)
+
+
+def _join(procs_files):
+    """Join the submission's cgroup before reading anything of the submission (its notebook's
+    JSON, its outputs, its messages: what the kernel can make big is counted there too), and
+    make this process the out-of-memory killer's last choice in it (the kernel goes first)."""
+    for procs in procs_files or ():
+        Path(procs).write_text(str(os.getpid()))
+    if procs_files:
+        try:
+            Path("/proc/self/oom_score_adj").write_text("-500")
+        except OSError:
+            pass
 
 
 def _private_runtime(path, size, uid=None):
@@ -135,7 +151,7 @@ def main(argv=None):
 # ---------------------------------------------------------------- on the worker
 
 def run(course, assignment_id, student_id, args, env, timeout=None, server=None,
-        runtime=None):
+        runtime=None, group=None):
     """Run the job for the private course ``course``; wait at most ``timeout`` seconds.
 
     Args:
@@ -144,6 +160,7 @@ def run(course, assignment_id, student_id, args, env, timeout=None, server=None,
         server: socket path of an ``nbgrader`` fork server, or None (a fresh interpreter).
         runtime: ``{"path", "size", "uid"}``: the kernel's runtime folder, to be a private
             tmpfs of ``size`` bytes owned by ``uid`` (see the module docstring); None: as is.
+        group: the submission's cgroup (``coursekit.isolation.cgroup``): the job joins it.
 
     Returns:
         dict: ``preflight`` (``prepare_course``'s dict, None if the job died before it),
@@ -155,7 +172,8 @@ def run(course, assignment_id, student_id, args, env, timeout=None, server=None,
     course = Path(course)
     request = {"kind": "grade", "course": str(course), "assignment": assignment_id,
                "student": student_id, "args": list(args), "env": dict(env),
-               "log": str(course / LOG), "result": str(course / RESULT), "runtime": runtime}
+               "log": str(course / LOG), "result": str(course / RESULT), "runtime": runtime,
+               "cgroup": group.procs_files if group is not None else None}
     timed_out, forked = False, False
     if server:
         from coursekit.isolation import forkserver

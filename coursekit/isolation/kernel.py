@@ -5,10 +5,12 @@ Started by the kernelspec that ``coursekit.isolation.sandbox.prepare_task`` writ
 "uid": n or null, "cgroup": [cgroup.procs files] or null}``. Before any student code exists in
 this process it
 
-0. points its standard streams at ``/dev/null`` (they are the grading job's log, on the host's
-   disk: a kernel must not write, seek or forge it; nbclient reads the kernel over its
-   sockets, never its streams), and joins the submission's cgroup (``coursekit.isolation.cgroup``), when the spec names one (a
-   kernel outside bwrap; bwrap itself is started in the group);
+0. points its standard streams at ``/dev/null`` (they are the grading job's log, on the
+   host's disk: a kernel must not write, seek or forge it; nbclient reads the kernel over its
+   sockets, never its streams), joins the submission's cgroup
+   (``coursekit.isolation.cgroup``) when the spec names one (a kernel outside bwrap; bwrap
+   itself is started in the group), and makes itself the out-of-memory killer's first choice
+   there (the grading job is its last);
 1. copies the submission folder into the private scratch tmpfs and works there;
 2. sets the resource limits and drops to a uid of its own (``coursekit.isolation.limits``);
 
@@ -49,6 +51,10 @@ def main(argv=None):
     os.close(null)
     for procs in spec.get("cgroup") or ():  # fails loudly: never run outside the group
         Path(procs).write_text(str(os.getpid()))
+    try:  # the out-of-memory killer's first choice in the group (the grading job, its last)
+        Path("/proc/self/oom_score_adj").write_text("500")
+    except OSError:
+        pass
     if spec.get("work"):
         work = Path(spec["work"])
         _copy_work(spec["work"] + "-src", work, uid)
