@@ -206,6 +206,14 @@ def cmd_report(args):
     for entry in data["submissions"]:
         total = "-" if entry["total"] is None else f"{entry['total']:g}"
         print(f"  {entry['student']:24} {entry['status']:12} {total:>6}  {entry['reason'] or ''}")
+    if data["served"]:
+        print(f"served on submit ({len(data['served'])} submissions, `coursekit serve`):")
+    for row in data["served"]:
+        score = "-" if row["score"] is None else f"{row['score']:g}"
+        latency = "-" if row["latency_s"] is None else f"{row['latency_s']:.0f} s"
+        note = row["reason"] if row["status"] != "released" or row["verdict"] == "failed" else ""
+        print(f"  {row['student']:24} {row['submitted']:32} {row['status']:11} {score:>6} "
+              f"{latency:>7}  {note or ''}")
     for key, path in paths.items():
         print(f"{key}: {path}")
 

@@ -60,8 +60,20 @@ def status_path(course_root, assignment_id):
 
 
 def read_served(course_root, assignment_id):
-    """``{inbound folder name: entry}`` of the service's record ({} if it never ran)."""
-    return dict(ServeRecord(course_root, assignment_id).entries)
+    """The submissions ``coursekit serve`` has seen, oldest first ([] if it never ran).
+
+    Returns:
+        list of {"student", "submitted" (nbgrader's timestamp), "status", "verdict", "score",
+        "max_score", "latency_s" (submit to released feedback), "reason", "inbound"}.
+    """
+    rows = []
+    for name, entry in ServeRecord(course_root, assignment_id).entries.items():
+        rows.append({"student": entry["student"], "submitted": entry["timestamp"],
+                     "status": entry["status"], "verdict": entry.get("verdict"),
+                     "score": entry.get("score"), "max_score": entry.get("max_score"),
+                     "latency_s": entry.get("latency"), "reason": entry.get("reason"),
+                     "inbound": name})
+    return sorted(rows, key=lambda r: (_epoch(r["submitted"]), r["inbound"]))
 
 
 def _epoch(timestamp):
