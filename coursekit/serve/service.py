@@ -239,7 +239,7 @@ def _write_status(course, assignment_id, record, started, passes):
         counts[entry["status"]] += 1
     latencies = [e["latency"] for e in record.entries.values() if e.get("latency") is not None]
     data = {"pid": os.getpid(), "started_at": started, "last_pass_at": time.time(),
-            "passes": passes, "queue": sum(counts[s] for s in ("received", "grading")),
+            "passes": passes, "queue": sum(counts.get(s, 0) for s in ("received", "grading")),
             "counts": dict(counts),
             "median_latency_s": statistics.median(latencies) if latencies else None}
     path = status_path(course.root, assignment_id)
