@@ -86,6 +86,13 @@ def _when(seconds):
     return datetime.fromtimestamp(seconds, timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
 
 
+def _fingerprint(course, assignment_id, student):
+    """The student's entry in the grader's status file, as a string: the grader rewrites it
+    (seconds, worker...) whenever it records a verdict."""
+    entry = course.status(assignment_id).read().get(student)
+    return json.dumps(entry, sort_keys=True)
+
+
 def _gradebook_verdict(course, assignment_id, entry):
     """(verdict, score, max_score) if the gradebook and status file hold this very submission
     (same timestamp) as graded, else None."""
@@ -107,18 +114,29 @@ def _gradebook_verdict(course, assignment_id, entry):
 
 
 def _recover(course, assignment_id, record):
-    """Entries a killed service left ``grading``: graded if the gradebook has them, else queued."""
+    """Entries a killed service left ``grading``: take the grader's verdict if it recorded one
+    for this very submission (graded: the gradebook has its timestamp; failed: its status entry
+    changed since), else queue them again (their grading never finished)."""
     for name, entry in record.with_status("grading").items():
+        student = entry["student"]
         found = _gradebook_verdict(course, assignment_id, entry)
+        now = course.status(assignment_id).read().get(student) or {}
+        changed = ("status_before" in entry
+                   and _fingerprint(course, assignment_id, student) != entry["status_before"])
         if found:
             verdict, score, max_score = found
             record.update(name, status="graded", verdict=verdict, score=score,
                           max_score=max_score, counted=True, graded_at=time.time())
             LOG.info("recovered %s %s: graded before the restart, score %g/%g",
-                     entry["student"], name, score, max_score)
+                     student, name, score, max_score)
+        elif changed and now.get("status") == "failed":
+            reason = now.get("reason") or "failed"
+            record.update(name, status="graded", verdict="failed", counted=False,
+                          reason=reason, graded_at=time.time())
+            LOG.info("recovered %s %s: failed before the restart: %s", student, name, reason)
         else:
             record.update(name, status="received")
-            LOG.info("requeued %s %s: its grading was cut short", entry["student"], name)
+            LOG.info("requeued %s %s: its grading was cut short", student, name)
 
 
 def _notice(settings, record, name, inbound, status, title, message, **fields):
@@ -175,7 +193,8 @@ def _grade(course, assignment_id, config, options, record, to_grade, found):
                           reason=f"collect: {err}", graded_at=time.time())
             continue
         collected[student] = name
-        record.update(name, status="grading", grading_at=time.time())
+        record.update(name, status="grading", grading_at=time.time(),
+                      status_before=_fingerprint(course, assignment_id, student))
         LOG.info("grading %s %s", student, name)
     if not collected:
         return
