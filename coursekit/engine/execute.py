@@ -118,8 +118,10 @@ def execute(course, job, env, sandboxed, timeout=None):
     # nbgrader runs the ``alembic`` and ``jupyter`` of its environment: its bin folder first
     env = dict(os.environ, **env, COURSEKIT_ROOT=str(course), PATH=os.pathsep.join(
         [str(Path(sys.executable).parent), os.environ.get("PATH", "")]))
+    # the job's private SQLite copy, whatever c.CourseDirectory.db_url the course sets
     args = ("autograde", job.assignment, "--student", job.student, "--force",
-            "--HiddenTestsOutside.enabled=True", *kernel_args)
+            "--HiddenTestsOutside.enabled=True", "--CourseDirectory.db_url=sqlite:///gradebook.db",
+            *kernel_args)
     out = gradejob.run(course, job.assignment, job.student, args, env, timeout,
                        server=servers.get("nbgrader"))
     submission = out["submission"] or gradejob.read_submission(  # the job was killed
