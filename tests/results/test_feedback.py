@@ -242,3 +242,21 @@ def test_does_every_graded_sample_get_a_feedback_page(graded_samples, tmp_path):
     page = (course / "feedback" / "editor_widget_metadata" / ASSIGNMENT /
             f"{ASSIGNMENT}.html").read_text()
     assert "loss.png: missing from the submitted notebook" in page
+
+
+@pytest.mark.slow
+def test_do_several_named_students_get_their_pages_and_no_one_else(graded_samples, tmp_path):
+    """``students=[a, b]`` is one nbgrader run (the others excluded), as ``coursekit serve``
+    calls it for every submission graded in one pass."""
+    import shutil
+
+    from coursekit.results.feedback import generate_feedback
+
+    _, graded_course = graded_samples
+    course = tmp_path / "course"
+    shutil.copytree(graded_course, course, ignore=shutil.ignore_patterns("feedback"))
+    wanted = ["blank", "correct_compact"]
+    written = generate_feedback(course, ASSIGNMENT, students=wanted)
+    assert {s: e["status"] for s, e in written.items()} == {s: "written" for s in wanted}
+    assert sorted(p.parents[1].name for p in course.glob(f"feedback/*/{ASSIGNMENT}/*.html")) \
+        == wanted
