@@ -26,7 +26,6 @@ Each submission gets log lines (``received``, ``grading``, ``graded`` with its s
 import json
 import logging
 import os
-import statistics
 import time
 from collections import defaultdict
 from dataclasses import dataclass
@@ -35,8 +34,9 @@ from datetime import datetime, timezone
 from coursekit.serve import inbox
 from coursekit.serve.limits import next_graded_try
 from coursekit.serve.state import ServeRecord, ServiceLock
+from coursekit.serve.status import epoch, write_status
 
-__all__ = ["ServeOptions", "serve_once", "serve_forever", "status_path", "read_served"]
+__all__ = ["ServeOptions", "serve_once", "serve_forever"]
 
 LOG = logging.getLogger("coursekit.serve")
 FAULT_ENV = "COURSEKIT_SERVE_FAULT"  # tests: "after_grading" exits right after the grader
@@ -50,36 +50,6 @@ class ServeOptions:
     workers: int = None
     scheduler: str = None
     grading: object = None
-
-
-def status_path(course_root, assignment_id):
-    """``coursekit_status/<assignment>.serve-status.json``."""
-    from pathlib import Path
-
-    return Path(course_root) / "coursekit_status" / f"{assignment_id}.serve-status.json"
-
-
-def read_served(course_root, assignment_id):
-    """The submissions ``coursekit serve`` has seen, oldest first ([] if it never ran).
-
-    Returns:
-        list of {"student", "submitted" (nbgrader's timestamp), "status", "verdict", "score",
-        "max_score", "latency_s" (submit to released feedback), "reason", "inbound"}.
-    """
-    rows = []
-    for name, entry in ServeRecord(course_root, assignment_id).entries.items():
-        rows.append({"student": entry["student"], "submitted": entry["timestamp"],
-                     "status": entry["status"], "verdict": entry.get("verdict"),
-                     "score": entry.get("score"), "max_score": entry.get("max_score"),
-                     "latency_s": entry.get("latency"), "reason": entry.get("reason"),
-                     "inbound": name})
-    return sorted(rows, key=lambda r: (_epoch(r["submitted"]), r["inbound"]))
-
-
-def _epoch(timestamp):
-    from nbgrader.utils import parse_utc
-
-    return parse_utc(timestamp).replace(tzinfo=timezone.utc).timestamp()
 
 
 def _when(seconds):
@@ -155,16 +125,16 @@ def _plan(record, settings, found):
         waiting[entry["student"]].append(name)
     to_grade = {}
     for student, names in sorted(waiting.items()):
-        names.sort(key=lambda n: (_epoch(record.entries[n]["timestamp"]), n))
+        names.sort(key=lambda n: (epoch(record.entries[n]["timestamp"]), n))
         newest = names[-1]
         for name in names[:-1]:
             _notice(settings, record, name, found.get(name), "superseded",
                     "Not graded: a newer submission replaced it",
                     f"You submitted again ({record.entries[newest]['timestamp']}) before this "
                     f"submission was graded; the newer one is graded instead.")
-        tried = [_epoch(e["timestamp"]) for e in record.entries.values()
+        tried = [epoch(e["timestamp"]) for e in record.entries.values()
                  if e["student"] == student and e.get("counted")]
-        submitted = _epoch(record.entries[newest]["timestamp"])
+        submitted = epoch(record.entries[newest]["timestamp"])
         nxt = next_graded_try(tried, submitted, settings.graded_tries, settings.period_seconds)
         if nxt is not None:
             hours = settings.period_seconds / 3600
@@ -237,7 +207,11 @@ def _release(course, assignment_id, config, settings, record, found):
             continue
         page = pages.get(student) or {}
         if page.get("status") == "written":
-            inbox.release_feedback(course, config, assignment_id, student)
+            try:
+                inbox.release_feedback(course, config, assignment_id, student)
+            except (RuntimeError, OSError) as err:  # this student only; next pass tries again
+                LOG.warning("release of %s %s failed, retried next pass: %s", student, name, err)
+                continue
             message = None
         else:
             message = (f"Your submission was graded: {entry['score']:g} of "
@@ -247,26 +221,9 @@ def _release(course, assignment_id, config, settings, record, found):
                 inbox.release_notice(settings, found[name], "Graded", message)
         now = time.time()
         record.update(name, status="released", released_at=now, reason=message,
-                      latency=now - _epoch(entry["timestamp"]))
+                      latency=now - epoch(entry["timestamp"]))
         LOG.info("released %s %s: score %g/%g, %.1f s after submit", student, name,
-                 entry["score"], entry["max_score"], now - _epoch(entry["timestamp"]))
-
-
-def _write_status(course, assignment_id, record, started, passes):
-    counts = defaultdict(int)
-    for entry in record.entries.values():
-        counts[entry["status"]] += 1
-    latencies = [e["latency"] for e in record.entries.values() if e.get("latency") is not None]
-    data = {"pid": os.getpid(), "started_at": started, "last_pass_at": time.time(),
-            "passes": passes, "queue": sum(counts.get(s, 0) for s in ("received", "grading")),
-            "counts": dict(counts),
-            "median_latency_s": statistics.median(latencies) if latencies else None}
-    path = status_path(course.root, assignment_id)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_suffix(".tmp")
-    tmp.write_text(json.dumps(data, indent=1, sort_keys=True))
-    tmp.replace(path)
-    return data
+                 entry["score"], entry["max_score"], now - epoch(entry["timestamp"]))
 
 
 def serve_once(course, assignment_id, config, settings, options=None, started=None, passes=1):
@@ -290,17 +247,18 @@ def serve_once(course, assignment_id, config, settings, options=None, started=No
             record.update(name, student=sub.student, timestamp=sub.timestamp,
                           status="received", received_at=time.time())
             LOG.info("received %s %s (submitted %s)", sub.student, name, sub.timestamp)
-    _write_status(course, assignment_id, record, started or time.time(), passes)
+    write_status(course, assignment_id, record, started or time.time(), passes)
     to_grade = _plan(record, settings, found)
     if to_grade:
         _grade(course, assignment_id, config, options, record, to_grade, found)
     if record.with_status("graded"):
         _release(course, assignment_id, config, settings, record, found)
-    return _write_status(course, assignment_id, record, started or time.time(), passes)
+    return write_status(course, assignment_id, record, started or time.time(), passes)
 
 
 def serve_forever(course, assignment_id, config, settings, options=None, once=False):
-    """Hold the lock and run passes every ``settings.poll_seconds`` (one with ``once``).
+    """Hold the lock and run passes every ``settings.poll_seconds`` (one with ``once``, whose
+    errors are raised; a long-running service logs a failed pass and goes on).
 
     Raises:
         ServiceRunning: another service serves this course and assignment.
@@ -311,9 +269,12 @@ def serve_forever(course, assignment_id, config, settings, options=None, once=Fa
                  settings.exchange_root, os.getpid())
         while True:
             passes += 1
-            status = serve_once(course, assignment_id, config, settings, options, started,
-                                passes)
             if once:
-                return status
+                return serve_once(course, assignment_id, config, settings, options, started,
+                                  passes)
+            try:
+                serve_once(course, assignment_id, config, settings, options, started, passes)
+            except Exception:  # noqa: BLE001 - logged; the record keeps every submission
+                LOG.exception("pass %d failed; the next pass takes up where it stopped", passes)
             time.sleep(settings.poll_seconds)
 

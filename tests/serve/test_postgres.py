@@ -15,7 +15,7 @@ from conftest import ASSIGNMENT, ROOT, SAMPLES
 from coursekit import course
 from coursekit.course.course import Course
 from coursekit.course.status import StatusFile
-from coursekit.serve.service import read_served
+from coursekit.serve.status import read_served
 from coursekit.term import exchange, samples
 from coursekit.term.demo import compare_with_expected, release
 from postgres import create_database, postgres_server

@@ -27,7 +27,7 @@ from conftest import ASSIGNMENT, ROOT, SAMPLES
 from coursekit import course
 from coursekit.course.status import StatusFile
 from coursekit.results import grades
-from coursekit.serve.service import read_served
+from coursekit.serve.status import read_served
 from coursekit.serve.state import ServeRecord
 from coursekit.term import exchange, samples
 from coursekit.term.demo import release
@@ -180,9 +180,9 @@ def test_does_a_submission_over_the_limit_get_a_date_instead_of_a_grade(term):
     assert seen["limited"].returncode == 0, seen["limited"].stderr[-3000:]
     first, second = seen["served_after_limit"]["alice"]
     assert second["status"] == "over_limit"
-    from coursekit.serve.service import _epoch
+    from coursekit.serve.status import epoch
 
-    assert second["next_try"] == pytest.approx(_epoch(first["timestamp"]) + 24 * 3600)
+    assert second["next_try"] == pytest.approx(epoch(first["timestamp"]) + 24 * 3600)
     when = time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime(second["next_try"]))
     notice = seen["feedback_after_limit"]["alice"][second["timestamp"]][0].read_text()
     assert "no graded try left" in notice and when in notice
