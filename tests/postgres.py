@@ -6,7 +6,7 @@ in that folder, stopped at the end. As root the server runs as the ``postgres`` 
 refuses root). Where PostgreSQL or psycopg is missing the tests are skipped with a loud warning,
 never silently; ``COURSEKIT_REQUIRE_POSTGRES=1`` (``make test`` as root) fails them instead.
 
-    with postgres_server(tmp_path) as url:    # postgresql+psycopg://postgres@127.0.0.1:PORT/postgres
+    with postgres_server(tmp_path) as url:  # postgresql+psycopg://postgres@127.0.0.1:PORT/postgres
         create_database(url, "course")
 """
 import contextlib
