@@ -132,6 +132,9 @@ def _serve_logging(course_root, assignment):
     log_file.parent.mkdir(parents=True, exist_ok=True)
     logger = logging.getLogger("coursekit.serve")
     logger.setLevel(logging.INFO)
+    for handler in list(logger.handlers):  # main() called again in one process: not twice
+        logger.removeHandler(handler)
+        handler.close()
     for handler in (logging.StreamHandler(sys.stderr), logging.FileHandler(log_file)):
         handler.setFormatter(formatter)
         logger.addHandler(handler)
