@@ -12,7 +12,9 @@ default poll of c.Serve.poll_seconds, no graded-tries limit). Each round, all st
 `nbgrader fetch_feedback` finds it (the file named by their submission's secret, polled every
 0.2 s without running nbgrader). Prints the machine, the load average, every latency, the median
 and the maximum against the issue's goal (median <= 60 s with 4 students at once on 2 cores),
-and the service's own phases (from its log: waiting to be seen, grading, feedback + release).
+the service's own phases (from its record: waiting for a pass, collect + grading, feedback +
+release), and, side by side, the same submissions graded as a batch (`coursekit autograde
+--force`, then `coursekit feedback`) once the service has stopped.
 """
 import argparse
 import hashlib
@@ -135,12 +137,30 @@ def main():
         os.killpg(service.pid, signal.SIGTERM)
         service.wait(timeout=60)
     phases = _phases(root)
+    # side by side: the same submissions (the last round, now in submitted/) as a batch
+    batch = {}
+    for step, argv in (("autograde", ["autograde", ASSIGNMENT, "--workers", str(args.workers),
+                                      "--force", "--quiet"]),
+                       ("feedback", ["feedback", ASSIGNMENT])):
+        start = time.perf_counter()
+        subprocess.run([sys.executable, "-m", "coursekit", *argv], cwd=root, check=True,
+                       capture_output=True)
+        batch[step] = time.perf_counter() - start
+    from coursekit.serve.status import read_served
+    from coursekit.term.samples import load_expected
+
+    want = sum(load_expected(sample_dir, "correct_compact")["scores"].values())
+    scores = [r["score"] for r in read_served(root, ASSIGNMENT)]
     load = os.getloadavg()
     print(f"machine: {os.cpu_count()} cores ({_cpu_model()}), {platform.system()} "
           f"{platform.release()}, Python {platform.python_version()}; load average at the end "
           f"{load[0]:.2f} {load[1]:.2f} {load[2]:.2f}")
     print(f"service: --workers {args.workers}, poll every {poll:g} s; {args.students} students "
           f"submitting at once, {args.rounds} rounds; complete notebook (correct_compact)")
+    wrong = [x for x in scores if x != want]
+    print(f"grades: {len(scores)} submissions released, "
+          f"{'all' if not wrong and len(scores) == len(latencies) else 'NOT all'} with "
+          f"correct_compact's expected total {want:g} (got {sorted(set(scores))})")
     print(f"nbgrader submit itself: median {statistics.median(submits):.1f} s")
     if latencies:
         median = statistics.median(latencies)
@@ -152,6 +172,9 @@ def main():
         wait, grade, release_ = (statistics.median(p[i] for p in phases) for i in range(3))
         print(f"service phases (median): seen -> grading {wait:.1f} s (waiting for a pass), "
               f"collect + grading {grade:.1f} s, feedback + release {release_:.1f} s")
+    print(f"the same {args.students} submissions as a batch, right after: coursekit autograde "
+          f"--workers {args.workers} --force {batch['autograde']:.1f} s, coursekit feedback "
+          f"{batch['feedback']:.1f} s")
     print(f"scratch course: {work}")
 
 

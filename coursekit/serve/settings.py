@@ -6,6 +6,7 @@ course sets them nbgrader's way::
     c.Serve.graded_tries = 3      # graded tries per student per period (0: no limit)
     c.Serve.period_hours = 24.0   # the period of that limit
     c.Serve.poll_seconds = 5.0    # how often the service looks at the exchange
+    c.Serve.gather_seconds = 2.0  # new arrivals: wait for more submitted with them
 
 The exchange (``c.Exchange.root``) and the course id (``c.CourseDirectory.course_id``) are
 nbgrader's settings; the command line may override any setting nbgrader's way
@@ -29,6 +30,10 @@ class Serve(Configurable):
     period_hours = Float(24.0, help="The period of graded_tries, in hours").tag(config=True)
     poll_seconds = Float(5.0, help="Seconds between two looks at the exchange's inbound "
                                    "folder").tag(config=True)
+    gather_seconds = Float(2.0, help="When new submissions arrive, wait this long for more "
+                                     "(again while more come, 4 times at most) so that "
+                                     "submissions made together are graded together (0: "
+                                     "never wait)").tag(config=True)
 
 
 @dataclass(frozen=True)
@@ -41,12 +46,14 @@ class ServeSettings:
         graded_tries: graded tries per student per period (0: no limit).
         period_seconds: the period of that limit, in seconds.
         poll_seconds: seconds between two passes of a long-running service.
+        gather_seconds: how long to wait for more once new submissions arrive.
     """
     exchange_root: Path
     course_id: str
     graded_tries: int = 3
     period_seconds: float = 24 * 3600.0
     poll_seconds: float = 5.0
+    gather_seconds: float = 2.0
 
 
 def course_config(course, argv=()):
@@ -88,9 +95,10 @@ def serve_settings(config):
         raise FileNotFoundError(f"the exchange {root} does not exist: create it (README, 'A term "
                                 f"on JupyterHub') or pass --Exchange.root=DIR")
     serve = Serve(config=config)
-    if serve.graded_tries < 0 or serve.period_hours <= 0 or serve.poll_seconds <= 0:
-        raise ValueError(f"c.Serve.graded_tries must be >= 0 (got {serve.graded_tries}), "
-                         f"period_hours and poll_seconds > 0 (got {serve.period_hours}, "
-                         f"{serve.poll_seconds})")
+    if serve.graded_tries < 0 or serve.period_hours <= 0 or serve.poll_seconds <= 0 \
+            or serve.gather_seconds < 0:
+        raise ValueError(f"c.Serve.graded_tries and gather_seconds must be >= 0 (got "
+                         f"{serve.graded_tries}, {serve.gather_seconds}), period_hours and "
+                         f"poll_seconds > 0 (got {serve.period_hours}, {serve.poll_seconds})")
     return ServeSettings(root.resolve(), course_id, serve.graded_tries,
-                         serve.period_hours * 3600.0, serve.poll_seconds)
+                         serve.period_hours * 3600.0, serve.poll_seconds, serve.gather_seconds)

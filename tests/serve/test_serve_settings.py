@@ -34,7 +34,8 @@ def test_does_the_course_config_set_the_limit(tmp_path):
 @pytest.mark.parametrize("argv, message", [
     (["--Exchange.root"], "--Section.name=value"),
     (["--CourseDirectory.course_id="], "no course id"),
-    (["--Serve.graded_tries=-1"], "graded_tries must be >= 0"),
+    (["--Serve.graded_tries=-1"], "graded_tries and gather_seconds must be >= 0"),
+    (["--Serve.gather_seconds=-1"], "gather_seconds must be >= 0"),
 ])
 def test_does_a_bad_setting_get_an_error_that_says_how_to_fix_it(tmp_path, argv, message):
     with pytest.raises(ValueError, match=message):
