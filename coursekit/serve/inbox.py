@@ -58,7 +58,7 @@ def _coursedir(course, config, assignment_id, student_id):
     return coursedir
 
 
-def _run(exchange, log):
+def _run(exchange):
     from nbgrader.exchange import ExchangeError
 
     try:
@@ -67,7 +67,7 @@ def _run(exchange, log):
         raise RuntimeError(f"nbgrader's exchange: {err}") from None
 
 
-def collect_one(course, config, assignment_id, inbound, log=None):
+def collect_one(course, config, assignment_id, inbound):
     """Collect exactly the submission ``inbound`` into ``submitted/<student>/<assignment>/``
     with nbgrader's ``ExchangeCollect`` (which on its own takes each student's newest).
 
@@ -87,12 +87,12 @@ def collect_one(course, config, assignment_id, inbound, log=None):
         shutil.rmtree(dest)  # a copy half made by a killed service must not pass as collected
     coursedir = _coursedir(course, config, assignment_id, inbound.student)
     exchange = CollectOne(coursedir=coursedir, authenticator=Authenticator(config=config),
-                          config=config, update=True, **({"log": log} if log else {}))
-    _run(exchange, log)
+                          config=config, update=True)
+    _run(exchange)
     return dest
 
 
-def release_feedback(course, config, assignment_id, student_id, log=None):
+def release_feedback(course, config, assignment_id, student_id):
     """``nbgrader release_feedback`` of one student's ``feedback/<student>/<assignment>/``."""
     from nbgrader.auth import Authenticator
     from nbgrader.exchange.default import ExchangeReleaseFeedback
@@ -100,8 +100,8 @@ def release_feedback(course, config, assignment_id, student_id, log=None):
     coursedir = _coursedir(course, config, assignment_id, student_id)
     exchange = ExchangeReleaseFeedback(coursedir=coursedir,
                                        authenticator=Authenticator(config=config),
-                                       config=config, **({"log": log} if log else {}))
-    _run(exchange, log)
+                                       config=config)
+    _run(exchange)
 
 
 NOTICE = """<!DOCTYPE html>

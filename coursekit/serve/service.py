@@ -23,7 +23,6 @@ Each submission gets log lines (``received``, ``grading``, ``graded`` with its s
 ``released`` with submit-to-feedback seconds) on the logger ``coursekit.serve``; the status JSON
 ``coursekit_status/<assignment>.serve-status.json`` says the queue length and the counts.
 """
-import json
 import logging
 import os
 import time
@@ -33,6 +32,7 @@ from datetime import datetime, timezone
 
 from coursekit.serve import inbox
 from coursekit.serve.limits import next_graded_try
+from coursekit.serve.recovery import fingerprint, gradebook_verdict, recover
 from coursekit.serve.state import ServeRecord, ServiceLock
 from coursekit.serve.status import epoch, write_status
 
@@ -54,59 +54,6 @@ class ServeOptions:
 
 def _when(seconds):
     return datetime.fromtimestamp(seconds, timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
-
-
-def _fingerprint(course, assignment_id, student):
-    """The student's entry in the grader's status file, as a string: the grader rewrites it
-    (seconds, worker...) whenever it records a verdict."""
-    entry = course.status(assignment_id).read().get(student)
-    return json.dumps(entry, sort_keys=True)
-
-
-def _gradebook_verdict(course, assignment_id, entry):
-    """(verdict, score, max_score) if the gradebook and status file hold this very submission
-    (same timestamp) as graded, else None."""
-    from nbgrader.api import Gradebook, MissingEntry
-    from nbgrader.utils import parse_utc
-
-    status = course.status(assignment_id).read().get(entry["student"]) or {}
-    if status.get("status") not in ("graded", "needs_review"):
-        return None
-    with Gradebook(course.gradebook_url) as gb:
-        try:
-            sub = gb.find_submission(assignment_id, entry["student"])
-        except MissingEntry:
-            return None
-        stamp = parse_utc(entry["timestamp"]).replace(tzinfo=None)
-        if sub.timestamp is None or sub.timestamp.replace(tzinfo=None) != stamp:
-            return None
-        return status["status"], float(sub.score), float(sub.max_score)
-
-
-def _recover(course, assignment_id, record):
-    """Entries a killed service left ``grading``: take the grader's verdict if it recorded one
-    for this very submission (graded: the gradebook has its timestamp; failed: its status entry
-    changed since), else queue them again (their grading never finished)."""
-    for name, entry in record.with_status("grading").items():
-        student = entry["student"]
-        found = _gradebook_verdict(course, assignment_id, entry)
-        now = course.status(assignment_id).read().get(student) or {}
-        changed = ("status_before" in entry
-                   and _fingerprint(course, assignment_id, student) != entry["status_before"])
-        if found:
-            verdict, score, max_score = found
-            record.update(name, status="graded", verdict=verdict, score=score,
-                          max_score=max_score, counted=True, graded_at=time.time())
-            LOG.info("recovered %s %s: graded before the restart, score %g/%g",
-                     student, name, score, max_score)
-        elif changed and now.get("status") == "failed":
-            reason = now.get("reason") or "failed"
-            record.update(name, status="graded", verdict="failed", counted=False,
-                          reason=reason, graded_at=time.time())
-            LOG.info("recovered %s %s: failed before the restart: %s", student, name, reason)
-        else:
-            record.update(name, status="received")
-            LOG.info("requeued %s %s: its grading was cut short", student, name)
 
 
 def _notice(settings, record, name, inbound, status, title, message, **fields):
@@ -164,7 +111,7 @@ def _grade(course, assignment_id, config, options, record, to_grade, found):
             continue
         collected[student] = name
         record.update(name, status="grading", grading_at=time.time(),
-                      status_before=_fingerprint(course, assignment_id, student))
+                      status_before=fingerprint(course, assignment_id, student))
         LOG.info("grading %s %s", student, name)
     if not collected:
         return
@@ -176,7 +123,7 @@ def _grade(course, assignment_id, config, options, record, to_grade, found):
         os._exit(3)  # a kill between the gradebook and the service's record (tests)
     for student, name in collected.items():
         verdict = (run.get(student) or {}).get("status", "failed")
-        found_in_gb = _gradebook_verdict(course, assignment_id, record.entries[name])
+        found_in_gb = gradebook_verdict(course, assignment_id, record.entries[name])
         if verdict in ("graded", "needs_review") and found_in_gb:
             _, score, max_score = found_in_gb
             record.update(name, status="graded", verdict=verdict, score=score,
@@ -259,7 +206,7 @@ def serve_once(course, assignment_id, config, settings, options=None, started=No
     """
     options = options or ServeOptions()
     record = ServeRecord(course.root, assignment_id)
-    _recover(course, assignment_id, record)
+    recover(course, assignment_id, record)
     found = {}
 
     def look():
