@@ -2,8 +2,7 @@
 new submission with the hardened engine on Dask and releases its feedback (README, "For
 instructors"). ``settings`` reads ``c.Serve.*``, ``inbox`` talks to the exchange, ``state`` keeps
 the service's record and lock, ``recovery`` reads it after a kill, ``status`` shows them,
-``limits`` counts graded tries,
-``service`` runs the passes."""
+``limits`` counts graded tries, ``service`` runs the passes."""
 from coursekit.serve.limits import next_graded_try
 from coursekit.serve.service import ServeOptions, serve_forever, serve_once
 from coursekit.serve.settings import Serve, ServeSettings, course_config, serve_settings
