@@ -130,6 +130,9 @@ def _parser():
                    help="an existing Dask scheduler, e.g. tcp://host:8786")
     p.add_argument("--once", action="store_true",
                    help="handle what is waiting, then exit (cron, tests)")
+    p.add_argument("--status", action="store_true",
+                   help="print the running (or last) service's status JSON: queue length, "
+                        "counts, median submit-to-feedback seconds, pid; start nothing")
     p.set_defaults(func=cmd_serve, nbgrader_settings=[])
     p = sub.add_parser("review", help="show or settle the cells withheld for review")
     p.add_argument("assignment")

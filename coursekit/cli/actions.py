@@ -151,6 +151,15 @@ def cmd_serve(args):
     from coursekit.course.course import Course
     from coursekit.serve import ServeOptions, course_config, serve_forever, serve_settings
 
+    if args.status:
+        from coursekit.serve import status_path
+
+        path = status_path(args.root, assignment)
+        if not path.is_file():
+            raise UsageError(f"no coursekit serve has run for {assignment} here ({path} is "
+                             f"missing); start one: coursekit serve {assignment}")
+        print(path.read_text())
+        return 0
     course = Course(args.root)
     try:
         config = course_config(course, args.nbgrader_settings)

@@ -92,3 +92,12 @@ def test_does_serve_refuse_a_missing_exchange_and_a_malformed_setting(scratch):
     assert proc.returncode == 2 and "--Exchange.root=DIR" in proc.stderr
     proc = _serve(root, "--once", "--Exchange.root", str(exchange))
     assert proc.returncode == 2 and "unrecognized arguments" in proc.stderr
+
+
+def test_does_serve_status_print_the_last_status_and_refuse_before_any_run(scratch):
+    root, exchange = scratch
+    proc = _serve(root, "--status")
+    assert proc.returncode == 2 and "no coursekit serve has run" in proc.stderr
+    assert _serve(root, "--once", f"--Exchange.root={exchange}").returncode == 0
+    proc = _serve(root, "--status")
+    assert proc.returncode == 0 and json.loads(proc.stdout)["queue"] == 0
