@@ -189,21 +189,21 @@ def autograde_batch(course_root, assignment_id, options=None, settings=None):
     course = course_root if isinstance(course_root, Course) else Course(course_root)
     options = options or BatchOptions()
     settings = settings or GradingSettings(sandbox=course.sandbox_limits())
-    if not course.gradebook_path.is_file():
+    if not course.has_gradebook():
         raise FileNotFoundError(f"{course.root} is not a released course: it has no "
                                 f"gradebook.db; run `coursekit release` first.")
     with Gradebook(course.gradebook_url) as gb:
         try:
             notebooks = [nb.name for nb in gb.find_assignment(assignment_id).notebooks]
         except MissingEntry:
-            raise FileNotFoundError(f"{course.gradebook_path} has no assignment "
+            raise FileNotFoundError(f"{course.gradebook_url} has no assignment "
                                     f"{assignment_id!r}; release it first (`coursekit "
                                     f"release`).") from None
     todo, run = _todo(course, assignment_id, options, notebooks)
     if not todo:
         return run
     course_tar = workspace.pack_course(course, assignment_id)
-    gradebook = workspace.snapshot_gradebook(course.gradebook_path)
+    gradebook = course.snapshot_gradebook()  # SQLite bytes, also from PostgreSQL
     servers, settings = _local_servers(options, settings)
     client, cluster = None, None
     try:

@@ -4,6 +4,7 @@
     coursekit demo [--samples all]          the whole job on the sample submissions (out/demo/)
     coursekit grade-samples                 grade the sample submissions in a scratch course
     coursekit autograde two_layer_net       autograde submitted/ in parallel (Dask)
+    coursekit serve two_layer_net [--once]  grade on submit: exchange -> grade -> feedback
     coursekit review two_layer_net          cells the grader withheld: show, accept or reject
     coursekit feedback two_layer_net        feedback HTML for students, hidden tests removed
     coursekit report two_layer_net          reports/two_layer_net/{report.json,report.html,...}
@@ -15,16 +16,18 @@
 Exit status: 0 done, 1 a step failed or a sample is off its expected scores, 2 usage error.
 """
 import argparse
+import re
 import sys
 from pathlib import Path
 
 from coursekit import course
 from coursekit.cli.actions import (SANDBOX_OPTIONS, UsageError, cmd_autograde, cmd_collect_zip,
                                    cmd_demo, cmd_export, cmd_feedback, cmd_grade_samples,
-                                   cmd_release, cmd_report, cmd_review, cmd_similarity,
-                                   cmd_student_bundle)
+                                   cmd_release, cmd_report, cmd_review, cmd_serve,
+                                   cmd_similarity, cmd_student_bundle)
 from coursekit.course import commands
 from coursekit.engine.job import SUBMISSION_SECONDS
+from coursekit.serve.state import ServiceRunning
 from coursekit.similarity import THRESHOLD
 from coursekit.term import demo
 from coursekit.term.demo import ASSIGNMENT, grade_samples, release
@@ -36,6 +39,9 @@ __all__ = ["main", "release", "grade_samples", "ASSIGNMENT", "repeatable_options
 # action="append" (and nbgrader's own --student) does: --student a --student b. A value after
 # the first (--student a b) is refused with that hint: with nargs="+" it would swallow the
 # assignment that follows it, and a repeated option would silently replace the first.
+
+
+NBGRADER_SETTING = re.compile(r"^--[A-Za-z_]\w*\.\w+=")  # --Exchange.root=DIR, nbgrader's way
 
 
 def repeatable_options(parser):
@@ -112,6 +118,22 @@ def _parser():
                         "forked from a process that imported torch; "
                         "coursekit/isolation/warm_kernel.py)")
     p.set_defaults(func=cmd_autograde)
+    p = sub.add_parser("serve", help="grade on submit: watch the exchange, grade, release feedback",
+                       description="Watch nbgrader's exchange (inbound) for new submissions of "
+                       "ASSIGNMENT, grade each with the hardened engine on Dask and release its "
+                       "feedback. Settings: c.Serve.* and nbgrader's in nbgrader_config.py; any "
+                       "of them on the command line nbgrader's way: --Exchange.root=DIR, "
+                       "--CourseDirectory.course_id=ID, --Serve.graded_tries=3.")
+    p.add_argument("assignment")
+    p.add_argument("--workers", type=int, default=None, help="local Dask workers (default: cores)")
+    p.add_argument("--scheduler", default=None, metavar="ADDRESS",
+                   help="an existing Dask scheduler, e.g. tcp://host:8786")
+    p.add_argument("--once", action="store_true",
+                   help="handle what is waiting, then exit (cron, tests)")
+    p.add_argument("--status", action="store_true",
+                   help="print the running (or last) service's status JSON: queue length, "
+                        "counts, median submit-to-feedback seconds, pid; start nothing")
+    p.set_defaults(func=cmd_serve, nbgrader_settings=[])
     p = sub.add_parser("review", help="show or settle the cells withheld for review")
     p.add_argument("assignment")
     p.add_argument("--student", default=None, metavar="ID", help="one submission")
@@ -164,6 +186,9 @@ def main(argv=None):
     argv = sys.argv[1:] if argv is None else list(argv)
     try:
         args, extra = parser.parse_known_args(argv)
+        if args.command == "serve":  # nbgrader's settings: --Exchange.root=DIR
+            args.nbgrader_settings = [a for a in extra if NBGRADER_SETTING.match(a)]
+            extra = [a for a in extra if not NBGRADER_SETTING.match(a)]
         if extra:
             repeat = sorted(o for o in repeatable_options(parser)
                             if any(a.split("=")[0] == o for a in argv))
@@ -180,6 +205,6 @@ def main(argv=None):
     except (UsageError, FileNotFoundError, ValueError) as err:
         print(f"coursekit {args.command}: {err}", file=sys.stderr)
         return 2
-    except commands.NbgraderError as err:
+    except (commands.NbgraderError, ServiceRunning) as err:
         print(f"coursekit {args.command}: {err}", file=sys.stderr)
         return 1

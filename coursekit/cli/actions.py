@@ -126,6 +126,59 @@ def cmd_autograde(args):
     return 0  # a failed submission is recorded, not fatal
 
 
+def _serve_logging(course_root, assignment):
+    """Log lines of ``coursekit.serve`` on stderr and in coursekit_status/<a>.serve.log (UTC)."""
+    import logging
+
+    formatter = logging.Formatter("%(asctime)s %(message)s", "%Y-%m-%dT%H:%M:%SZ")
+    formatter.converter = time.gmtime
+    log_file = Path(course_root) / "coursekit_status" / f"{assignment}.serve.log"
+    log_file.parent.mkdir(parents=True, exist_ok=True)
+    logger = logging.getLogger("coursekit.serve")
+    logger.setLevel(logging.INFO)
+    for handler in list(logger.handlers):  # main() called again in one process: not twice
+        logger.removeHandler(handler)
+        handler.close()
+    for handler in (logging.StreamHandler(sys.stderr), logging.FileHandler(log_file)):
+        handler.setFormatter(formatter)
+        logger.addHandler(handler)
+    return log_file
+
+
+def cmd_serve(args):
+    assignment = _assignment(args.root, args.assignment)
+    if args.workers is not None and args.workers < 1:
+        raise UsageError("--workers must be at least 1")
+    if args.workers and args.scheduler:
+        raise UsageError("give --workers (a local cluster) or --scheduler (an existing one), "
+                         "not both")
+    from coursekit.course.course import Course
+    from coursekit.serve import ServeOptions, course_config, serve_forever, serve_settings
+
+    if args.status:
+        from coursekit.serve import status_path
+
+        path = status_path(args.root, assignment)
+        if not path.is_file():
+            raise UsageError(f"no coursekit serve has run for {assignment} here ({path} is "
+                             f"missing); start one: coursekit serve {assignment}")
+        print(path.read_text())
+        return 0
+    course = Course(args.root)
+    try:
+        config = course_config(course, args.nbgrader_settings)
+    except ValueError as err:
+        raise UsageError(str(err)) from None
+    settings = serve_settings(config)
+    log_file = _serve_logging(args.root, assignment)
+    print(f"serving {assignment} of {settings.course_id} from {settings.exchange_root}; log: "
+          f"{log_file}", file=sys.stderr)
+    status = serve_forever(course, assignment, config, settings,
+                           ServeOptions(workers=args.workers, scheduler=args.scheduler),
+                           once=args.once)
+    print(json.dumps(status, sort_keys=True))
+
+
 def cmd_review(args):
     from coursekit.course.course import Course
     from coursekit.results import review
@@ -169,6 +222,14 @@ def cmd_report(args):
     for entry in data["submissions"]:
         total = "-" if entry["total"] is None else f"{entry['total']:g}"
         print(f"  {entry['student']:24} {entry['status']:12} {total:>6}  {entry['reason'] or ''}")
+    if data["served"]:
+        print(f"served on submit ({len(data['served'])} submissions, `coursekit serve`):")
+    for row in data["served"]:
+        score = "-" if row["score"] is None else f"{row['score']:g}"
+        latency = "-" if row["latency_s"] is None else f"{row['latency_s']:.0f} s"
+        note = row["reason"] if row["status"] != "released" or row["verdict"] == "failed" else ""
+        print(f"  {row['student']:24} {row['submitted']:32} {row['status']:11} {score:>6} "
+              f"{latency:>7}  {note or ''}")
     for key, path in paths.items():
         print(f"{key}: {path}")
 

@@ -16,6 +16,7 @@ from coursekit.course.paths import is_course_root
 __all__ = ["Course"]
 
 CONFIG = "nbgrader_config.py"
+DEFAULT_DB_URL = "sqlite:///gradebook.db"
 
 
 class Course:
@@ -39,13 +40,35 @@ class Course:
         return PyFileConfigLoader(CONFIG, path=str(self.root)).load_config()
 
     @property
-    def gradebook_path(self):
-        """The SQLite gradebook file (``gradebook.db`` in the course folder)."""
-        return self.root / "gradebook.db"
+    def gradebook_url(self):
+        """The gradebook's SQLAlchemy URL: ``c.CourseDirectory.db_url`` (default
+        ``sqlite:///gradebook.db``), a relative SQLite path made absolute from the course folder
+        (nbgrader reads it from the folder it starts in), e.g.
+        ``postgresql+psycopg://grader@127.0.0.1:5432/nn_course``."""
+        from coursekit.course.gradebook import absolute_url
+
+        return absolute_url(self.config.CourseDirectory.get("db_url") or DEFAULT_DB_URL,
+                            self.root)
 
     @property
-    def gradebook_url(self):
-        return f"sqlite:///{self.gradebook_path}"
+    def gradebook_path(self):
+        """The SQLite gradebook file, or None when ``db_url`` names a database server."""
+        from coursekit.course.gradebook import sqlite_path
+
+        return sqlite_path(self.gradebook_url)
+
+    def has_gradebook(self):
+        """Whether the gradebook exists (an SQLite file, or tables on the database server)."""
+        from coursekit.course.gradebook import exists
+
+        return exists(self.gradebook_url)
+
+    def snapshot_gradebook(self):
+        """A consistent SQLite copy of the gradebook as bytes, for a grading job's private use
+        (``coursekit.course.gradebook.snapshot``)."""
+        from coursekit.course.gradebook import snapshot
+
+        return snapshot(self.gradebook_url)
 
     def source(self, assignment_id):
         return self.root / "source" / assignment_id

@@ -6,10 +6,15 @@ what verification found), ``withheld`` (cells waiting for an instructor's review
 kernel's score and the reason), ``seconds``, ``worker``, ``sandbox``, ``kernels``,
 ``tampering``, ``suspicious``, ``limits`` (the submission's cgroup, or a WARNING that it had
 none), ``memory_peak`` (bytes, all its processes together) and ``timed_out`` (its deadline
-ran out: what was graded before counts, the rest scores zero). The file is rewritten atomically after each submission, so a
-crash of the master never leaves half of it.
+ran out: what was graded before counts, the rest scores zero). The file is rewritten
+atomically after each submission, so a crash of the master never leaves half of it, and each
+read-modify-write of one entry holds an exclusive ``flock`` on ``<a>.json.lock``, so two
+masters at once (``coursekit serve`` and a batch) never lose each other's entries.
 """
+import fcntl
 import json
+import os
+from contextlib import contextmanager
 from pathlib import Path
 
 __all__ = ["StatusFile", "STATUS_DIR", "STATUSES"]
@@ -34,17 +39,29 @@ class StatusFile:
             return {}
         return {student: entry for student, entry in data.items() if isinstance(entry, dict)}
 
+    @contextmanager
+    def locked(self):
+        """Hold the file's lock (blocking) for a read-modify-write."""
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        with open(self.path.with_name(self.path.name + ".lock"), "a") as lock:
+            fcntl.flock(lock, fcntl.LOCK_EX)
+            try:
+                yield self
+            finally:
+                fcntl.flock(lock, fcntl.LOCK_UN)
+
     def write(self, entries):
         self.path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = self.path.with_suffix(".tmp")
+        tmp = self.path.with_suffix(f".tmp{os.getpid()}")
         tmp.write_text(json.dumps(entries, indent=1, sort_keys=True))
         tmp.replace(self.path)
 
     def record(self, student, entry, log=None):
         """Set ``student``'s entry (and keep ``log``, the end of a failed run's log)."""
-        entries = self.read()
-        entries[student] = entry
-        self.write(entries)
+        with self.locked():
+            entries = self.read()
+            entries[student] = entry
+            self.write(entries)
         if log:
             self.log_folder.mkdir(parents=True, exist_ok=True)
             (self.log_folder / f"{student}.log").write_text(log)

@@ -125,8 +125,10 @@ def execute(course, job, env, sandboxed, timeout=None, group=None, cells_until=N
     # nbgrader runs the ``alembic`` and ``jupyter`` of its environment: its bin folder first
     env = dict(os.environ, **env, COURSEKIT_ROOT=str(course), PATH=os.pathsep.join(
         [str(Path(sys.executable).parent), os.environ.get("PATH", "")]))
+    # the job's private SQLite copy, whatever c.CourseDirectory.db_url the course sets
     args = ("autograde", job.assignment, "--student", job.student, "--force",
-            "--HiddenTestsOutside.enabled=True", *kernel_args,
+            "--HiddenTestsOutside.enabled=True",
+            "--CourseDirectory.db_url=sqlite:///gradebook.db", *kernel_args,
             *([f"--RecoveringExecute.deadline={cells_until:.3f}"] if cells_until else []))
     runtime = {"path": kernel_env["JUPYTER_RUNTIME_DIR"], "size": sandbox.RUNTIME_BYTES,
                "uid": sandbox.kernel_uid(True)} if sandboxed else None

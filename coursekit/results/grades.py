@@ -4,10 +4,16 @@ Every autograder test cell's ``grade_id`` starts with its group (``forward_``, `
 ``grads_``, ``train_``, ``predict_``...): the group of a cell is the part before the first ``_``.
 """
 from collections import Counter, defaultdict
-from pathlib import Path
 
 
 __all__ = ["group_of", "read_grades", "gradebook_scores", "max_groups_of", "failure_messages"]
+
+
+def _db_url(course_root):
+    """The course's gradebook URL (``c.CourseDirectory.db_url``, SQLite or PostgreSQL)."""
+    from coursekit.course.course import Course
+
+    return Course(course_root).gradebook_url
 
 
 def group_of(grade_id):
@@ -22,7 +28,7 @@ def read_grades(course_root, assignment_id):
         dict student id -> {"cells": {grade_id: score}, "groups": {group: score},
         "max_groups": {group: max score}, "total": score, "max_total": max score}.
     """
-    db_url = f"sqlite:///{Path(course_root).resolve() / 'gradebook.db'}"
+    db_url = _db_url(course_root)
     result = {}
     from nbgrader.api import Gradebook  # here: importing nbgrader takes ~5 s of CPU
 
@@ -47,7 +53,7 @@ def gradebook_scores(course_root, assignment_id):
         dict student -> {"total", "max_total", "groups", "max_groups",
         "tests": {grade_id: (score, max_score)}} where ``tests`` holds the code test cells.
     """
-    db_url = f"sqlite:///{Path(course_root).resolve() / 'gradebook.db'}"
+    db_url = _db_url(course_root)
     result = {}
     from nbgrader.api import Gradebook  # here: importing nbgrader takes ~5 s of CPU
 
@@ -70,7 +76,7 @@ def gradebook_scores(course_root, assignment_id):
 
 def max_groups_of(course_root, assignment_id):
     """{group: maximum score} of the assignment's test and written cells, from the gradebook."""
-    db_url = f"sqlite:///{Path(course_root).resolve() / 'gradebook.db'}"
+    db_url = _db_url(course_root)
     max_groups = Counter()
     from nbgrader.api import Gradebook  # here: importing nbgrader takes ~5 s of CPU
 

@@ -13,7 +13,8 @@ come first. Each row links to the student's feedback page when ``coursekit feedb
 (a page it could not write is a note). The statistics (pass rates, means, the histogram, the
 failing tests, partial credit) cover graded submissions only; a test cell that gave some of its
 points is partial credit, not a failure. Totals and group scores are read from the gradebook,
-so the report agrees with it and with ``nbgrader export``.
+so the report agrees with it and with ``nbgrader export``. ``served`` lists every submission
+``coursekit serve`` took from the exchange (``coursekit.serve.status.read_served``).
 """
 import json
 import os
@@ -30,6 +31,7 @@ from coursekit.results.feedback import read_feedback_status
 from coursekit.results.grades import gradebook_scores, max_groups_of
 from coursekit.results.stats import failing_tests, partial_credit, skill_stats
 from coursekit.results.reporthtml import histogram_png, render_html
+from coursekit.serve.status import read_served
 from coursekit.similarity.section import add_to_report
 
 __all__ = ["STATUS_DIR", "STATUS_ORDER", "read_status", "gradebook_scores", "max_groups_of",
@@ -145,6 +147,7 @@ def build_report(course_root, assignment_id, out_dir=None):
         "skills": skill_stats({s: e["groups"] for s, e in graded.items()}, max_groups),
         "failing_tests": failing_tests(tests, messages),
         "partial_credit": partial_credit(tests),
+        "served": read_served(root, assignment_id),  # coursekit serve's submissions
         "histogram": "histogram.png"}
 
 

@@ -96,15 +96,16 @@ def review(course, assignment_id, student=None, decision=None, cells=None):
     _settle_notebook(course.autograded(student, assignment_id) / manifest.notebook, chosen,
                      decision)
     status = course.status(assignment_id)
-    entries = status.read()
-    entry = entries[student]
-    stamp = time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime())
-    for grade_id in chosen:
-        points = (withheld[grade_id].get("kernel") or 0) if decision == "accept" else 0
-        entry.setdefault("notes", []).append(f"review: {grade_id} {decision}ed by the "
-                                             f"instructor ({points:g} points), {stamp}")
-        del entry["withheld"][grade_id]
-    if not entry["withheld"]:
-        entry["status"] = "graded"
-    status.write(entries)
+    with status.locked():  # a batch or the service may record at the same time
+        entries = status.read()
+        entry = entries[student]
+        stamp = time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime())
+        for grade_id in chosen:
+            points = (withheld[grade_id].get("kernel") or 0) if decision == "accept" else 0
+            entry.setdefault("notes", []).append(f"review: {grade_id} {decision}ed by the "
+                                                 f"instructor ({points:g} points), {stamp}")
+            del entry["withheld"][grade_id]
+        if not entry["withheld"]:
+            entry["status"] = "graded"
+        status.write(entries)
     return [f"{student}: {decision}ed {', '.join(chosen)}; status {entry['status']}"]

@@ -29,7 +29,8 @@ from pathlib import Path
 from coursekit.course import commands
 from coursekit.term import samples
 
-__all__ = ["course_id", "release_assignment", "fetch", "submit", "collect", "hand_in_samples"]
+__all__ = ["course_id", "release_assignment", "fetch", "submit", "collect", "fetch_feedback",
+           "hand_in_samples"]
 
 
 def course_id(course_root):
@@ -77,6 +78,19 @@ def submit(exchange_root, home, course, assignment_id, student_id):
     """``nbgrader submit`` of ``home/<assignment>`` as student ``student_id``."""
     _student_run(home, "submit", assignment_id, f"--course={course}",
                  f"--student={student_id}", *_exchange_args(exchange_root))
+
+
+def fetch_feedback(exchange_root, home, course, assignment_id, student_id):
+    """``nbgrader fetch_feedback`` as student ``student_id`` into ``home/<assignment>/feedback/``.
+
+    Returns:
+        ``{submission timestamp: [feedback HTML paths]}`` now in that folder.
+    """
+    _student_run(home, "fetch_feedback", assignment_id, f"--course={course}",
+                 f"--student={student_id}", *_exchange_args(exchange_root))
+    folder = Path(home) / assignment_id / "feedback"
+    return {d.name: sorted(d.glob("*.html")) for d in sorted(folder.iterdir()) if d.is_dir()} \
+        if folder.is_dir() else {}
 
 
 def collect(course_root, assignment_id, exchange_root):

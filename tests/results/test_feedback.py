@@ -242,3 +242,21 @@ def test_does_every_graded_sample_get_a_feedback_page(graded_samples, tmp_path):
     page = (course / "feedback" / "editor_widget_metadata" / ASSIGNMENT /
             f"{ASSIGNMENT}.html").read_text()
     assert "loss.png: missing from the submitted notebook" in page
+
+
+
+@pytest.mark.slow
+def test_do_several_named_students_get_their_pages_and_no_one_else(tmp_path):
+    """``students=[a, b]`` is one nbgrader run with the others excluded, as ``coursekit serve``
+    calls it for the submissions of one pass: a third graded student gets no page."""
+    from coursekit.results.feedback import generate_feedback
+    from coursekit.term.demo import grade_samples
+
+    work = tmp_path / "course"
+    results = grade_samples(ROOT, work, names=["blank", "argmin", "autograd"], workers=2)
+    assert all(r["status"] == "graded" for r in results.values()), results
+    wanted = ["argmin", "blank"]
+    written = generate_feedback(work, ASSIGNMENT, students=wanted)
+    assert {s: e["status"] for s, e in written.items()} == {s: "written" for s in wanted}
+    assert sorted(p.parents[1].name for p in work.glob(f"feedback/*/{ASSIGNMENT}/*.html")) \
+        == wanted

@@ -1,0 +1,104 @@
+"""The service's own record of what it has seen and done, and the lock that keeps it alone.
+
+``coursekit_status/<assignment>.serve.json`` holds one entry per inbound submission (keyed by
+its exchange folder name, ``<student>+<assignment>+<timestamp>+<random>``)::
+
+    {"student": "ada", "timestamp": "2026-12-01 10:15:00.123456 UTC",
+     "status": "received" | "grading" | "graded" | "released" | "over_limit" | "superseded",
+     "verdict": "graded" | "needs_review" | "failed", "counted": true,
+     "received_at": 1764584100.1, "graded_at": ..., "released_at": ..., "score": 42.5,
+     "max_score": 50.0, "reason": null, "next_try": null}
+
+``status`` is how far the service got; ``verdict`` what the grader said (as in
+``coursekit_status/<assignment>.json``); ``counted``: a graded try (for ``c.Serve.graded_tries``).
+
+Every change is written at once, atomically (a temporary file, ``fsync``, ``rename``), so a
+service killed at any moment finds on restart every submission it had seen, in the last state
+it reached. ``coursekit_status/<assignment>.serve.lock`` is held (``flock``) while a service
+runs; the kernel releases it when the process dies, however it dies.
+"""
+import fcntl
+import json
+import os
+from pathlib import Path
+
+__all__ = ["STATUSES", "ServeRecord", "ServiceLock", "ServiceRunning"]
+
+# received: seen, waiting; grading: handed to the grader; graded: the grader's verdict is in the
+# gradebook and the status file; released: its feedback (or, failed, a notice why) is in the
+# exchange; over_limit: not graded (too many tries), a notice released; superseded: a newer
+# submission of the same student came before this one was graded, a notice released.
+STATUSES = ("received", "grading", "graded", "released", "over_limit", "superseded")
+DONE = ("released", "over_limit", "superseded")
+
+
+def _folder(course_root):
+    return Path(course_root) / "coursekit_status"
+
+
+class ServeRecord:
+    """The entries of ``coursekit_status/<assignment_id>.serve.json``, written on every change."""
+
+    def __init__(self, course_root, assignment_id):
+        self.path = _folder(course_root) / f"{assignment_id}.serve.json"
+        self.entries = {}
+        if self.path.is_file():
+            data = json.loads(self.path.read_text() or "{}")
+            self.entries = {k: v for k, v in data.get("submissions", {}).items()
+                            if isinstance(v, dict) and v.get("status") in STATUSES}
+
+    def save(self):
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = self.path.with_suffix(f".tmp{os.getpid()}")
+        with open(tmp, "w") as out:
+            json.dump({"submissions": self.entries}, out, indent=1, sort_keys=True)
+            out.flush()
+            os.fsync(out.fileno())
+        tmp.replace(self.path)
+
+    def update(self, name, **fields):
+        """Set ``fields`` of the entry ``name`` (created if new) and save at once."""
+        self.entries.setdefault(name, {}).update(fields)
+        self.save()
+        return self.entries[name]
+
+    def with_status(self, *statuses):
+        """``{name: entry}`` of the entries in one of ``statuses``."""
+        return {k: v for k, v in self.entries.items() if v["status"] in statuses}
+
+
+class ServiceRunning(RuntimeError):
+    """Another service holds the lock of this course and assignment."""
+
+
+class ServiceLock:
+    """An exclusive ``flock`` on ``coursekit_status/<assignment_id>.serve.lock``.
+
+    Raises:
+        ServiceRunning: (on entering) another process holds it; the message names its pid.
+    """
+
+    def __init__(self, course_root, assignment_id):
+        self.path = _folder(course_root) / f"{assignment_id}.serve.lock"
+        self._fd = None
+
+    def __enter__(self):
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o644)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            holder = os.pread(fd, 64, 0).decode(errors="replace").strip() or "unknown"
+            os.close(fd)
+            raise ServiceRunning(f"another coursekit serve (pid {holder}) is serving this "
+                                 f"assignment ({self.path} is locked); stop it first, one "
+                                 f"service per course and assignment") from None
+        os.ftruncate(fd, 0)
+        os.pwrite(fd, str(os.getpid()).encode(), 0)
+        self._fd = fd
+        return self
+
+    def __exit__(self, *exc):
+        fcntl.flock(self._fd, fcntl.LOCK_UN)
+        os.close(self._fd)
+        self._fd = None

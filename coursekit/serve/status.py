@@ -1,0 +1,70 @@
+"""What ``coursekit serve`` shows: its status JSON and the list of served submissions.
+
+``coursekit_status/<assignment>.serve-status.json`` (rewritten at the start and end of every
+pass)::
+
+    {"pid": 4242, "started_at": 1764584100.0, "last_pass_at": ..., "passes": 12,
+     "queue": 3, "counts": {"released": 40, "received": 3}, "median_latency_s": 41.2}
+
+``queue`` counts the submissions seen and not yet graded (``received`` or ``grading``);
+``median_latency_s`` is the median time from nbgrader's submission timestamp to released
+feedback. Times are seconds since the epoch.
+"""
+import json
+import os
+import statistics
+import time
+from collections import defaultdict
+from datetime import timezone
+from pathlib import Path
+
+from coursekit.serve.state import ServeRecord
+
+__all__ = ["status_path", "write_status", "read_served", "epoch"]
+
+
+def epoch(timestamp):
+    """Seconds since the epoch of an nbgrader timestamp (``2026-12-01 10:15:00.1 UTC``)."""
+    from nbgrader.utils import parse_utc
+
+    return parse_utc(timestamp).replace(tzinfo=timezone.utc).timestamp()
+
+
+def status_path(course_root, assignment_id):
+    """``coursekit_status/<assignment>.serve-status.json``."""
+    return Path(course_root) / "coursekit_status" / f"{assignment_id}.serve-status.json"
+
+
+def read_served(course_root, assignment_id):
+    """The submissions ``coursekit serve`` has seen, oldest first ([] if it never ran).
+
+    Returns:
+        list of {"student", "submitted" (nbgrader's timestamp), "status", "verdict", "score",
+        "max_score", "latency_s" (submit to released feedback), "reason", "inbound"}.
+    """
+    rows = []
+    for name, entry in ServeRecord(course_root, assignment_id).entries.items():
+        rows.append({"student": entry["student"], "submitted": entry["timestamp"],
+                     "status": entry["status"], "verdict": entry.get("verdict"),
+                     "score": entry.get("score"), "max_score": entry.get("max_score"),
+                     "latency_s": entry.get("latency"), "reason": entry.get("reason"),
+                     "inbound": name})
+    return sorted(rows, key=lambda r: (epoch(r["submitted"]), r["inbound"]))
+
+
+def write_status(course, assignment_id, record, started, passes):
+    """Write the status JSON of ``record`` (a :class:`ServeRecord`); return it as a dict."""
+    counts = defaultdict(int)
+    for entry in record.entries.values():
+        counts[entry["status"]] += 1
+    latencies = [e["latency"] for e in record.entries.values() if e.get("latency") is not None]
+    data = {"pid": os.getpid(), "started_at": started, "last_pass_at": time.time(),
+            "passes": passes, "queue": sum(counts.get(s, 0) for s in ("received", "grading")),
+            "counts": dict(counts),
+            "median_latency_s": statistics.median(latencies) if latencies else None}
+    path = status_path(course.root, assignment_id)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_suffix(".tmp")
+    tmp.write_text(json.dumps(data, indent=1, sort_keys=True))
+    tmp.replace(path)
+    return data

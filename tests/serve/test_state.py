@@ -1,0 +1,103 @@
+"""The service's record and lock (``coursekit.serve.state``), and ``coursekit serve``'s refusals."""
+import json
+import os
+import subprocess
+import sys
+import time
+
+import pytest
+
+from conftest import ASSIGNMENT, ROOT
+from coursekit import course
+from coursekit.serve.state import ServeRecord, ServiceLock, ServiceRunning
+
+
+def test_does_the_record_survive_a_reload_with_every_entry(tmp_path):
+    record = ServeRecord(tmp_path, ASSIGNMENT)
+    record.update("ada+a+t1+x", student="ada", timestamp="t1", status="received")
+    record.update("ada+a+t1+x", status="grading")
+    record.update("bob+a+t2+y", student="bob", timestamp="t2", status="received")
+    again = ServeRecord(tmp_path, ASSIGNMENT)
+    assert again.entries == record.entries
+    assert again.entries["ada+a+t1+x"]["status"] == "grading"
+    assert set(again.with_status("received")) == {"bob+a+t2+y"}
+    assert not list(tmp_path.glob("coursekit_status/*.tmp*"))  # written atomically
+
+
+def test_does_the_lock_refuse_a_second_holder_and_free_itself_on_exit(tmp_path):
+    with ServiceLock(tmp_path, ASSIGNMENT):
+        with pytest.raises(ServiceRunning, match=f"pid {os.getpid()}"):
+            with ServiceLock(tmp_path, ASSIGNMENT):
+                pass
+    with ServiceLock(tmp_path, ASSIGNMENT):  # free again
+        pass
+
+
+def test_is_the_lock_freed_when_its_process_is_killed(tmp_path):
+    holder = subprocess.Popen(
+        [sys.executable, "-c", "import sys, time; from coursekit.serve.state import ServiceLock\n"
+         f"with ServiceLock({str(tmp_path)!r}, {ASSIGNMENT!r}):\n"
+         "    print('held', flush=True); time.sleep(60)"],
+        stdout=subprocess.PIPE, text=True)
+    try:
+        assert holder.stdout.readline().strip() == "held"
+        with pytest.raises(ServiceRunning, match=f"pid {holder.pid}"):
+            with ServiceLock(tmp_path, ASSIGNMENT):
+                pass
+    finally:
+        holder.kill()
+        holder.wait()
+    with ServiceLock(tmp_path, ASSIGNMENT):
+        pass
+
+
+@pytest.fixture
+def scratch(tmp_path):
+    """A course copy whose exchange (empty) is set in its config, as the README says."""
+    root = course.copy_course(ROOT, tmp_path / "course")
+    exchange = tmp_path / "exchange"
+    exchange.mkdir()
+    return root, exchange
+
+
+def _serve(root, *args):
+    env = {k: v for k, v in os.environ.items() if not k.startswith("COURSEKIT_")}
+    return subprocess.run([sys.executable, "-m", "coursekit", "serve", ASSIGNMENT, *args],
+                          cwd=root, env=env, capture_output=True, text=True, timeout=300)
+
+
+def test_does_a_second_service_on_the_same_course_refuse_to_run(scratch):
+    root, exchange = scratch
+    with ServiceLock(root, ASSIGNMENT):
+        proc = _serve(root, "--once", f"--Exchange.root={exchange}")
+    assert proc.returncode == 1, proc.stderr
+    assert "another coursekit serve" in proc.stderr
+    assert not (root / "coursekit_status" / f"{ASSIGNMENT}.serve-status.json").exists()
+
+
+def test_does_serve_once_with_an_empty_exchange_write_its_status_and_exit(scratch):
+    root, exchange = scratch
+    proc = _serve(root, "--once", f"--Exchange.root={exchange}")
+    assert proc.returncode == 0, proc.stderr
+    status = json.loads(proc.stdout)
+    assert status["queue"] == 0 and status["counts"] == {} and status["passes"] == 1
+    on_disk = json.loads((root / "coursekit_status" / f"{ASSIGNMENT}.serve-status.json")
+                         .read_text())
+    assert on_disk["pid"] == status["pid"] and on_disk["last_pass_at"] <= time.time()
+
+
+def test_does_serve_refuse_a_missing_exchange_and_a_malformed_setting(scratch):
+    root, exchange = scratch
+    proc = _serve(root, "--once", f"--Exchange.root={exchange / 'nowhere'}")
+    assert proc.returncode == 2 and "--Exchange.root=DIR" in proc.stderr
+    proc = _serve(root, "--once", "--Exchange.root", str(exchange))
+    assert proc.returncode == 2 and "unrecognized arguments" in proc.stderr
+
+
+def test_does_serve_status_print_the_last_status_and_refuse_before_any_run(scratch):
+    root, exchange = scratch
+    proc = _serve(root, "--status")
+    assert proc.returncode == 2 and "no coursekit serve has run" in proc.stderr
+    assert _serve(root, "--once", f"--Exchange.root={exchange}").returncode == 0
+    proc = _serve(root, "--status")
+    assert proc.returncode == 0 and json.loads(proc.stdout)["queue"] == 0
