@@ -79,13 +79,18 @@ def cmd_demo(args):
     return 0 if all(r["ok"] for r in results.values()) else 1
 
 
-def cmd_autograde(args):
-    assignment = _assignment(args.root, args.assignment)
+def _check_cluster(args):
+    """Refuse ``--workers`` below 1, or given with ``--scheduler``."""
     if args.workers is not None and args.workers < 1:
         raise UsageError("--workers must be at least 1")
     if args.workers and args.scheduler:
         raise UsageError("give --workers (a local cluster) or --scheduler (an existing one), "
                          "not both")
+
+
+def cmd_autograde(args):
+    assignment = _assignment(args.root, args.assignment)
+    _check_cluster(args)
     if args.no_sandbox and args.require_sandbox:
         raise UsageError("give --no-sandbox or --require-sandbox, not both")
     from coursekit.course.course import Course
@@ -147,11 +152,7 @@ def _serve_logging(course_root, assignment):
 
 def cmd_serve(args):
     assignment = _assignment(args.root, args.assignment)
-    if args.workers is not None and args.workers < 1:
-        raise UsageError("--workers must be at least 1")
-    if args.workers and args.scheduler:
-        raise UsageError("give --workers (a local cluster) or --scheduler (an existing one), "
-                         "not both")
+    _check_cluster(args)
     from coursekit.course.course import Course
     from coursekit.serve import ServeOptions, course_config, serve_forever, serve_settings
 
