@@ -174,6 +174,15 @@ def cmd_serve(args):
     log_file = _serve_logging(args.root, assignment)
     print(f"serving {assignment} of {settings.course_id} from {settings.exchange_root}; log: "
           f"{log_file}", file=sys.stderr)
+    import logging
+
+    from coursekit.isolation import cgroup, sandbox
+
+    limits = course.sandbox_limits()  # loud in the log when a submission would run unbounded
+    checks = ([sandbox.check()[1]] if limits.enabled is not False else
+              ["WARNING: sandbox off (c.Sandbox.enabled = False)"]) + [cgroup.check()[1]]
+    for line in checks:
+        logging.getLogger("coursekit.serve").info(line)
     status = serve_forever(course, assignment, config, settings,
                            ServeOptions(workers=args.workers, scheduler=args.scheduler),
                            once=args.once)

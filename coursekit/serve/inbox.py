@@ -13,7 +13,8 @@ import shutil
 from dataclasses import dataclass
 from pathlib import Path
 
-__all__ = ["Inbound", "list_inbound", "collect_one", "release_feedback", "release_notice"]
+__all__ = ["Inbound", "list_inbound", "collect_one", "release_feedback", "release_notice",
+           "feedback_folder"]
 
 
 @dataclass(frozen=True)
@@ -114,6 +115,21 @@ NOTICE = """<!DOCTYPE html>
 """
 
 
+def feedback_folder(settings):
+    """``<exchange>/<course>/feedback`` with nbgrader's mode (``release_feedback``): 0711, so
+    that a student can read a page whose name (a hash of their submission's secret) they know,
+    but not list the others; group-writable and setgid with ``CourseDirectory.groupshared``.
+    An existing folder that others can list is repaired."""
+    mode = 0o711 | (0o2060 if settings.groupshared else 0)
+    dest = settings.exchange_root / settings.course_id / "feedback"
+    if not dest.is_dir():
+        dest.mkdir(parents=True)
+        os.chmod(dest, mode)
+    elif dest.stat().st_mode & (0o004 if settings.groupshared else 0o044):  # listable
+        os.chmod(dest, mode)
+    return dest
+
+
 def release_notice(settings, inbound, title, message):
     """Put a one-paragraph page where ``fetch_feedback`` looks for the feedback of ``inbound``
     (every notebook of it), as ``release_feedback`` would; return the pages written.
@@ -127,8 +143,7 @@ def release_notice(settings, inbound, title, message):
     if not secret_file.is_file():
         return []
     secret = secret_file.read_text()
-    dest = settings.exchange_root / settings.course_id / "feedback"
-    dest.mkdir(parents=True, exist_ok=True)
+    dest = feedback_folder(settings)
     page = NOTICE.format(title=html.escape(title), message=html.escape(message),
                          student=html.escape(inbound.student),
                          timestamp=html.escape(inbound.timestamp))

@@ -47,6 +47,7 @@ class ServeSettings:
         period_seconds: the period of that limit, in seconds.
         poll_seconds: seconds between two passes of a long-running service.
         gather_seconds: how long to wait for more once new submissions arrive.
+        groupshared: ``CourseDirectory.groupshared`` (exchange folders group-writable).
     """
     exchange_root: Path
     course_id: str
@@ -54,6 +55,7 @@ class ServeSettings:
     period_seconds: float = 24 * 3600.0
     poll_seconds: float = 5.0
     gather_seconds: float = 2.0
+    groupshared: bool = False
 
 
 def course_config(course, argv=()):
@@ -92,8 +94,10 @@ def serve_settings(config):
                          "or pass --CourseDirectory.course_id=ID")
     root = Path(Exchange(config=config).root)
     if not root.is_dir():
-        raise FileNotFoundError(f"the exchange {root} does not exist: create it (README, 'A term "
-                                f"on JupyterHub') or pass --Exchange.root=DIR")
+        raise FileNotFoundError(f"the exchange {root} does not exist: set c.Exchange.root in "
+                                f"the course's nbgrader_config.py (or pass --Exchange.root=DIR) "
+                                f"to the folder the students' Jupyter uses, and create it "
+                                f"(README, 'A term on JupyterHub')")
     serve = Serve(config=config)
     if serve.graded_tries < 0 or serve.period_hours <= 0 or serve.poll_seconds <= 0 \
             or serve.gather_seconds < 0:
@@ -101,4 +105,5 @@ def serve_settings(config):
                          f"{serve.graded_tries}, {serve.gather_seconds}), period_hours and "
                          f"poll_seconds > 0 (got {serve.period_hours}, {serve.poll_seconds})")
     return ServeSettings(root.resolve(), course_id, serve.graded_tries,
-                         serve.period_hours * 3600.0, serve.poll_seconds, serve.gather_seconds)
+                         serve.period_hours * 3600.0, serve.poll_seconds, serve.gather_seconds,
+                         bool(config.CourseDirectory.get("groupshared", False)))

@@ -40,3 +40,23 @@ def test_does_the_course_config_set_the_limit(tmp_path):
 def test_does_a_bad_setting_get_an_error_that_says_how_to_fix_it(tmp_path, argv, message):
     with pytest.raises(ValueError, match=message):
         serve_settings(course_config(Course(ROOT), [f"--Exchange.root={tmp_path}", *argv]))
+
+
+@pytest.mark.parametrize("groupshared, mode", [(False, 0o711), (True, 0o2771)])
+def test_can_no_student_list_the_feedback_folder_the_service_makes(tmp_path, groupshared, mode):
+    import os
+    import stat
+
+    from coursekit.serve.inbox import feedback_folder
+    from coursekit.serve.settings import ServeSettings
+
+    settings = ServeSettings(tmp_path, "nn-course", groupshared=groupshared)
+    folder = feedback_folder(settings)
+    assert stat.S_IMODE(folder.stat().st_mode) == mode  # as nbgrader's release_feedback
+    os.chmod(folder, 0o755)  # made listable by an older version: repaired
+    assert stat.S_IMODE(feedback_folder(settings).stat().st_mode) == mode
+
+
+def test_does_a_missing_exchange_say_where_to_set_it(tmp_path):
+    with pytest.raises(FileNotFoundError, match=r"set c.Exchange.root in the course's"):
+        serve_settings(course_config(Course(ROOT), [f"--Exchange.root={tmp_path / 'none'}"]))
