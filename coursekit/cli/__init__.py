@@ -131,8 +131,9 @@ def _parser():
     p.add_argument("--once", action="store_true",
                    help="handle what is waiting, then exit (cron, tests)")
     p.add_argument("--status", action="store_true",
-                   help="print the running (or last) service's status JSON: queue length, "
-                        "counts, median submit-to-feedback seconds, pid; start nothing")
+                   help="print the last status JSON of the service (queue length, counts, "
+                        "median submit-to-feedback seconds, pid) and whether one runs now "
+                        "(running, running_pid: probed on its lock); start nothing")
     p.set_defaults(func=cmd_serve, nbgrader_settings=[])
     p = sub.add_parser("review", help="show or settle the cells withheld for review")
     p.add_argument("assignment")

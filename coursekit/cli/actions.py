@@ -158,12 +158,16 @@ def cmd_serve(args):
 
     if args.status:
         from coursekit.serve import status_path
+        from coursekit.serve.state import holder
 
         path = status_path(args.root, assignment)
-        if not path.is_file():
+        pid = holder(args.root, assignment)  # probed, not read from the (last) status JSON
+        if not path.is_file() and pid is None:
             raise UsageError(f"no coursekit serve has run for {assignment} here ({path} is "
                              f"missing); start one: coursekit serve {assignment}")
-        print(path.read_text())
+        status = json.loads(path.read_text()) if path.is_file() else {}
+        status.update(running=pid is not None, running_pid=pid)
+        print(json.dumps(status, indent=1, sort_keys=True))
         return 0
     course = Course(args.root)
     try:

@@ -20,9 +20,10 @@ runs; the kernel releases it when the process dies, however it dies.
 import fcntl
 import json
 import os
+import time
 from pathlib import Path
 
-__all__ = ["STATUSES", "ServeRecord", "ServiceLock", "ServiceRunning"]
+__all__ = ["STATUSES", "ServeRecord", "ServiceLock", "ServiceRunning", "holder"]
 
 # received: seen, waiting; grading: handed to the grader; graded: the grader's verdict is in the
 # gradebook and the status file; released: its feedback (or, failed, a notice why) is in the
@@ -102,3 +103,36 @@ class ServiceLock:
         fcntl.flock(self._fd, fcntl.LOCK_UN)
         os.close(self._fd)
         self._fd = None
+
+
+def holder(course_root, assignment_id):
+    """The pid of the service that holds the lock of ``assignment_id`` now, or None.
+
+    A non-blocking probe: it takes a shared ``flock`` on
+    ``coursekit_status/<assignment_id>.serve.lock`` (never creating the file) and lets it go at
+    once. A service that starts in that very instant finds the lock taken and refuses to run;
+    start it again.
+
+    Returns:
+        the holder's pid (int), -1 when the file is locked but no pid is written in it yet (a
+        service in its first instant), None when no process holds the lock.
+    """
+    path = _folder(course_root) / f"{assignment_id}.serve.lock"
+    try:
+        fd = os.open(path, os.O_RDONLY)
+    except FileNotFoundError:
+        return None
+    try:
+        try:
+            fcntl.flock(fd, fcntl.LOCK_SH | fcntl.LOCK_NB)
+        except BlockingIOError:
+            for _ in range(20):  # the holder writes its pid right after taking the lock
+                text = os.pread(fd, 64, 0).decode(errors="replace").strip()
+                if text.isdigit():
+                    return int(text)
+                time.sleep(0.05)
+            return -1
+        fcntl.flock(fd, fcntl.LOCK_UN)
+        return None
+    finally:
+        os.close(fd)

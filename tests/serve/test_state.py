@@ -9,7 +9,7 @@ import pytest
 
 from conftest import ASSIGNMENT, ROOT
 from coursekit import course
-from coursekit.serve.state import ServeRecord, ServiceLock, ServiceRunning
+from coursekit.serve.state import ServeRecord, ServiceLock, ServiceRunning, holder
 
 
 def test_does_the_record_survive_a_reload_with_every_entry(tmp_path):
@@ -33,22 +33,43 @@ def test_does_the_lock_refuse_a_second_holder_and_free_itself_on_exit(tmp_path):
         pass
 
 
-def test_is_the_lock_freed_when_its_process_is_killed(tmp_path):
-    holder = subprocess.Popen(
+def _hold_lock(course_root):
+    """A second process that holds the service's lock of ``course_root`` until killed."""
+    proc = subprocess.Popen(
         [sys.executable, "-c", "import sys, time; from coursekit.serve.state import ServiceLock\n"
-         f"with ServiceLock({str(tmp_path)!r}, {ASSIGNMENT!r}):\n"
+         f"with ServiceLock({str(course_root)!r}, {ASSIGNMENT!r}):\n"
          "    print('held', flush=True); time.sleep(60)"],
         stdout=subprocess.PIPE, text=True)
+    assert proc.stdout.readline().strip() == "held"
+    return proc
+
+
+def test_is_the_lock_freed_when_its_process_is_killed(tmp_path):
+    proc = _hold_lock(tmp_path)
     try:
-        assert holder.stdout.readline().strip() == "held"
-        with pytest.raises(ServiceRunning, match=f"pid {holder.pid}"):
+        with pytest.raises(ServiceRunning, match=f"pid {proc.pid}"):
             with ServiceLock(tmp_path, ASSIGNMENT):
                 pass
     finally:
-        holder.kill()
-        holder.wait()
+        proc.kill()
+        proc.wait()
     with ServiceLock(tmp_path, ASSIGNMENT):
         pass
+
+
+def test_does_the_probe_name_the_running_holder_and_none_once_it_is_killed(tmp_path):
+    assert holder(tmp_path, ASSIGNMENT) is None  # no lock file: never ran
+    assert not (tmp_path / "coursekit_status").exists()  # the probe creates nothing
+    proc = _hold_lock(tmp_path)
+    try:
+        assert holder(tmp_path, ASSIGNMENT) == proc.pid
+        assert holder(tmp_path, "another_assignment") is None
+    finally:
+        proc.kill()
+        proc.wait()
+    assert holder(tmp_path, ASSIGNMENT) is None
+    with ServiceLock(tmp_path, ASSIGNMENT):  # the probe left the lock free
+        assert holder(tmp_path, ASSIGNMENT) == os.getpid()
 
 
 @pytest.fixture
@@ -101,3 +122,22 @@ def test_does_serve_status_print_the_last_status_and_refuse_before_any_run(scrat
     assert _serve(root, "--once", f"--Exchange.root={exchange}").returncode == 0
     proc = _serve(root, "--status")
     assert proc.returncode == 0 and json.loads(proc.stdout)["queue"] == 0
+
+
+def test_does_serve_status_say_whether_a_service_runs_now(scratch):
+    root, exchange = scratch
+    assert _serve(root, "--once", f"--Exchange.root={exchange}").returncode == 0
+    status = json.loads(_serve(root, "--status").stdout)
+    assert (status["running"], status["running_pid"]) == (False, None)
+    proc = _hold_lock(root)  # a service's lock, held by a real second process
+    try:
+        answer = _serve(root, "--status")
+        assert answer.returncode == 0, answer.stderr
+        status = json.loads(answer.stdout)
+        assert (status["running"], status["running_pid"]) == (True, proc.pid)
+        assert status["queue"] == 0  # the last status JSON is still there
+    finally:
+        proc.kill()
+        proc.wait()
+    status = json.loads(_serve(root, "--status").stdout)
+    assert (status["running"], status["running_pid"]) == (False, None)
