@@ -48,6 +48,9 @@ class ServeSettings:
         poll_seconds: seconds between two passes of a long-running service.
         gather_seconds: how long to wait for more once new submissions arrive.
         groupshared: ``CourseDirectory.groupshared`` (exchange folders group-writable).
+        check_owner: nbgrader's ``ExchangeCollect.check_owner``: refuse a submission whose
+            inbound folder another account owns than the student it names
+            (:mod:`coursekit.serve.admission`); False where students share one account.
     """
     exchange_root: Path
     course_id: str
@@ -56,6 +59,7 @@ class ServeSettings:
     poll_seconds: float = 5.0
     gather_seconds: float = 2.0
     groupshared: bool = False
+    check_owner: bool = True
 
 
 def course_config(course, argv=()):
@@ -106,4 +110,5 @@ def serve_settings(config):
                          f"poll_seconds > 0 (got {serve.period_hours}, {serve.poll_seconds})")
     return ServeSettings(root.resolve(), course_id, serve.graded_tries,
                          serve.period_hours * 3600.0, serve.poll_seconds, serve.gather_seconds,
-                         bool(config.CourseDirectory.get("groupshared", False)))
+                         bool(config.CourseDirectory.get("groupshared", False)),
+                         bool(config.ExchangeCollect.get("check_owner", True)))
