@@ -84,10 +84,18 @@ def term(tmp_path_factory):
     (["grade-samples", "--sample", "blank", "correct_compact"], "--sample a --sample b"),
     (["review", ASSIGNMENT, "--student", "a", "--accept", "--reject"], "not allowed with"),
     (["review", ASSIGNMENT, "--accept"], "needs --student ID"),
+    (["serve", ASSIGNMENT, "--Serve.graded_tries=three"],
+     "--Serve.graded_tries=three is not valid: it takes a whole number >= 0 (default 3)"),
+    (["serve", ASSIGNMENT, "--Serve.period_hours=0"], "it takes a number > 0 (default 24.0)"),
+    (["serve", ASSIGNMENT, "--Serve.graded_trys=3"], "did you mean --Serve.graded_tries?"),
+    (["serve", ASSIGNMENT, "--Exhange.root=/srv/exchange"], "did you mean --Exchange?"),
+    (["serve", ASSIGNMENT, "--Exchange.rot=/srv/exchange"], "did you mean --Exchange.root?"),
 ])
 def test_does_a_usage_error_say_what_is_wrong_and_exit_2(capsys, argv, phrase):
     assert cli.main(["--root", str(ROOT), *argv]) == 2
-    assert phrase in capsys.readouterr().err
+    err = capsys.readouterr().err
+    assert phrase in err
+    assert phrase in err.splitlines()[-1] and "Traceback" not in err  # the last line says it
 
 
 @pytest.mark.parametrize("command", ["autograde", "feedback"])

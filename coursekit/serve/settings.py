@@ -11,14 +11,32 @@ course sets them nbgrader's way::
 The exchange (``c.Exchange.root``) and the course id (``c.CourseDirectory.course_id``) are
 nbgrader's settings; the command line may override any setting nbgrader's way
 (``--Exchange.root=DIR``), see :func:`course_config`.
+
+Nothing is silently ignored: a ``c.Serve`` setting that :class:`Serve` does not have, a value
+out of its range, and (on the command line) a section or setting that neither nbgrader nor
+coursekit reads are a ``ValueError`` that names what exists ("did you mean ...").
 """
+import difflib
+import functools
+import math
 from dataclasses import dataclass
 from pathlib import Path
 
-from traitlets import Float, Integer
-from traitlets.config import Configurable
+from traitlets import Float, Integer, TraitError, validate
+from traitlets.config import Config, Configurable
 
-__all__ = ["Serve", "ServeSettings", "course_config", "serve_settings"]
+__all__ = ["Serve", "ServeSettings", "course_config", "serve_config", "serve_settings",
+           "expected", "known_sections", "BOUNDS"]
+
+# The range of each number of Serve: the check, its error and docs/settings.md read it here.
+BOUNDS = {"graded_tries": (">=", 0), "period_hours": (">", 0), "poll_seconds": (">", 0),
+          "gather_seconds": (">=", 0)}
+
+# coursekit's modules that define Configurables (nbgrader's come from its apps).
+CONFIGURABLE_MODULES = ("coursekit.serve.settings", "coursekit.isolation.settings",
+                        "coursekit.engine.recovering", "coursekit.engine.outputcap",
+                        "coursekit.engine.outside", "coursekit.results.hidden_tests",
+                        "coursekit.results.feedbackhtml", "nbgrader.validator")
 
 
 class Serve(Configurable):
@@ -34,6 +52,107 @@ class Serve(Configurable):
                                      "(again while more come, 4 times at most) so that "
                                      "submissions made together are graded together (0: "
                                      "never wait)").tag(config=True)
+
+    @validate(*BOUNDS)
+    def _in_range(self, proposal):
+        name, value = proposal["trait"].name, proposal["value"]
+        relation, bound = BOUNDS[name]
+        if not math.isfinite(value) or value < bound or (relation == ">" and value == bound):
+            raise TraitError(f"Serve.{name} must be {relation} {bound}, not {value!r}")
+        return value
+
+
+def expected(name):
+    """What ``c.Serve.<name>`` takes, in words: ``"a whole number >= 0 (default 3)"``."""
+    trait = Serve.class_traits(config=True)[name]
+    kind = {Integer: "a whole number", Float: "a number"}.get(type(trait), trait.info())
+    relation = " {} {}".format(*BOUNDS[name]) if name in BOUNDS else ""
+    return f"{kind}{relation} (default {trait.default_value!r})"
+
+
+def _unknown(setting, known, what):
+    """The message for ``setting`` (``"Serve.graded_trys"``), not one of ``known``."""
+    close = difflib.get_close_matches(setting, known, n=1, cutoff=0.6)
+    hint = f"did you mean {close[0]}? " if close else ""
+    return f"{setting} is not {what}: {hint}known: {', '.join(sorted(known))}"
+
+
+@functools.lru_cache(maxsize=1)
+def known_sections():
+    """``{section: {setting: trait}}`` of every section nbgrader's apps and coursekit read.
+
+    The classes are the Configurables of nbgrader's apps (``NbGraderApp``'s
+    ``all_configurable_classes``) and of coursekit (:data:`CONFIGURABLE_MODULES`); a section is
+    any class in their MRO (``Exchange``, ``NotebookClient``...) with settings, and its settings
+    are the traits of every class that reads it (a subclass reads its parents' sections too).
+    """
+    import importlib
+
+    from nbgrader.apps import NbGraderApp
+
+    for module in CONFIGURABLE_MODULES:
+        importlib.import_module(module)
+    classes, todo = set(NbGraderApp().all_configurable_classes()), [Configurable]
+    while todo:  # and every Configurable that nbgrader or coursekit defines
+        for sub in todo.pop().__subclasses__():
+            todo.append(sub)
+            if sub.__module__.split(".")[0] in ("nbgrader", "coursekit", "usefuns"):
+                classes.add(sub)
+    sections = {}
+    for cls in classes:
+        traits = cls.class_traits(config=True)
+        for base in cls.mro():
+            if traits and isinstance(base, type) and issubclass(base, Configurable):
+                for name, trait in traits.items():
+                    sections.setdefault(base.__name__, {}).setdefault(name, trait)
+    return sections
+
+
+def _check_sections(argv_config):
+    """Refuse a section, setting or value of the command line that nothing reads or takes."""
+    from traitlets.config.loader import DeferredConfigString
+
+    sections = known_sections()
+    for section, values in argv_config.items():
+        if section not in sections:
+            raise ValueError(_unknown(f"--{section}", [f"--{s}" for s in sections],
+                                      "a section nbgrader or coursekit reads")
+                             + " (write --Section.name=value, e.g. --Exchange.root=DIR)")
+        for name, value in values.items():
+            trait = sections[section].get(name)
+            if trait is None:
+                raise ValueError(_unknown(f"--{section}.{name}",
+                                          [f"--{section}.{n}" for n in sections[section]],
+                                          f"a setting of {section}"))
+            if isinstance(value, DeferredConfigString):
+                try:
+                    trait.validate(None, trait.from_string(str(value)))
+                except (TraitError, ValueError):
+                    takes = expected(name) if section == "Serve" else trait.info()
+                    raise ValueError(f"--{section}.{name}={value} is not valid: it takes "
+                                     f"{takes}") from None
+
+
+def serve_config(config):
+    """The :class:`Serve` of ``config`` (a traitlets ``Config``), every ``c.Serve`` setting
+    checked.
+
+    Raises:
+        ValueError: a setting :class:`Serve` does not have (the message names those it has,
+            the closest first), or a value it cannot take (the message says what it takes).
+    """
+    known = Serve.class_trait_names(config=True)
+    for name, value in (config.get("Serve") or {}).items():
+        if name not in known:
+            raise ValueError(_unknown(f"c.Serve.{name}", [f"c.Serve.{n}" for n in known],
+                                      "a setting of coursekit serve") + " (docs/settings.md)")
+        try:
+            Serve(config=Config({"Serve": {name: value}}))
+        except TraitError:
+            shown = repr(str(value)) if isinstance(value, str) else repr(value)
+            raise ValueError(f"c.Serve.{name} = {shown} is not valid: it takes "
+                             f"{expected(name)}") from None
+    return Serve(config=config)
 
 
 @dataclass(frozen=True)
@@ -67,7 +186,8 @@ def course_config(course, argv=()):
     (``["--Exchange.root=/srv/x", "--Serve.graded_tries=2"]``), as a new ``Config``.
 
     Raises:
-        ValueError: an argument is not of the form ``--Section.name=value``.
+        ValueError: an argument is not of the form ``--Section.name=value``, or names a
+            section or setting that neither nbgrader nor coursekit reads (did you mean ...).
     """
     from traitlets.config import Config
     from traitlets.config.loader import KVArgParseConfigLoader
@@ -79,7 +199,9 @@ def course_config(course, argv=()):
     merged = Config()
     merged.merge(course.config)
     if argv:
-        merged.merge(KVArgParseConfigLoader(list(argv)).load_config())
+        given = KVArgParseConfigLoader(list(argv)).load_config()
+        _check_sections(given)
+        merged.merge(given)
     return merged
 
 
@@ -87,11 +209,13 @@ def serve_settings(config):
     """:class:`ServeSettings` from a merged config (:func:`course_config`).
 
     Raises:
-        ValueError: no course id, or a limit out of range.
+        ValueError: no course id, or a ``c.Serve`` setting unknown or out of range
+            (:func:`serve_config`).
         FileNotFoundError: the exchange folder does not exist.
     """
     from nbgrader.exchange.default import Exchange
 
+    serve = serve_config(config)  # the settings first, then the folders they name
     course_id = config.CourseDirectory.get("course_id", "")
     if not course_id:
         raise ValueError("no course id: set c.CourseDirectory.course_id in nbgrader_config.py "
@@ -102,12 +226,6 @@ def serve_settings(config):
                                 f"the course's nbgrader_config.py (or pass --Exchange.root=DIR) "
                                 f"to the folder the students' Jupyter uses, and create it "
                                 f"(README, 'A term on JupyterHub')")
-    serve = Serve(config=config)
-    if serve.graded_tries < 0 or serve.period_hours <= 0 or serve.poll_seconds <= 0 \
-            or serve.gather_seconds < 0:
-        raise ValueError(f"c.Serve.graded_tries and gather_seconds must be >= 0 (got "
-                         f"{serve.graded_tries}, {serve.gather_seconds}), period_hours and "
-                         f"poll_seconds > 0 (got {serve.period_hours}, {serve.poll_seconds})")
     return ServeSettings(root.resolve(), course_id, serve.graded_tries,
                          serve.period_hours * 3600.0, serve.poll_seconds, serve.gather_seconds,
                          bool(config.CourseDirectory.get("groupshared", False)),

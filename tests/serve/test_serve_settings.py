@@ -34,12 +34,59 @@ def test_does_the_course_config_set_the_limit(tmp_path):
 @pytest.mark.parametrize("argv, message", [
     (["--Exchange.root"], "--Section.name=value"),
     (["--CourseDirectory.course_id="], "no course id"),
-    (["--Serve.graded_tries=-1"], "graded_tries and gather_seconds must be >= 0"),
-    (["--Serve.gather_seconds=-1"], "gather_seconds must be >= 0"),
+    (["--Serve.graded_tries=-1"], r"graded_tries = '-1' is not valid: it takes a whole "
+                                  r"number >= 0 \(default 3\)"),
+    (["--Serve.gather_seconds=-1"], "gather_seconds = '-1' is not valid: it takes a number >= 0"),
+    (["--Serve.period_hours=0"], "period_hours = '0' is not valid: it takes a number > 0"),
+    (["--Serve.poll_seconds=nan"], "poll_seconds = 'nan' is not valid: it takes a number > 0"),
+    (["--Serve.graded_tries=three"], "graded_tries=three is not valid: it takes a whole number"),
+    (["--Execute.timeout=soon"], "--Execute.timeout=soon is not valid: it takes an int"),
 ])
 def test_does_a_bad_setting_get_an_error_that_says_how_to_fix_it(tmp_path, argv, message):
     with pytest.raises(ValueError, match=message):
         serve_settings(course_config(Course(ROOT), [f"--Exchange.root={tmp_path}", *argv]))
+
+
+def test_does_a_misspelt_setting_say_which_ones_exist(tmp_path):
+    with pytest.raises(ValueError) as err:
+        course_config(Course(ROOT), [f"--Exchange.root={tmp_path}", "--Serve.graded_trys=3"])
+    assert "did you mean --Serve.graded_tries?" in str(err.value)
+    for name in Serve.class_trait_names(config=True):  # every one it has, named
+        assert f"--Serve.{name}" in str(err.value)
+    with pytest.raises(ValueError, match="did you mean --Exchange.root?"):
+        course_config(Course(ROOT), [f"--Exchange.rot={tmp_path}"])
+
+
+def test_does_a_misspelt_setting_in_the_course_config_stop_the_service(tmp_path):
+    """A typo in nbgrader_config.py is an error, not a setting silently left at its default."""
+    root = course.copy_course(ROOT, tmp_path / "course")
+    with open(root / "nbgrader_config.py", "a") as config:
+        config.write(f'c.Serve.graded_trys = 1\nc.Exchange.root = "{tmp_path}"\n')
+    with pytest.raises(ValueError, match=r"c.Serve.graded_trys is not a setting of coursekit "
+                                         r"serve: did you mean c.Serve.graded_tries\?"):
+        serve_settings(course_config(Course(root)))
+
+
+def test_does_a_misspelt_section_say_which_sections_exist(tmp_path):
+    with pytest.raises(ValueError) as err:
+        course_config(Course(ROOT), [f"--Exhange.root={tmp_path}"])
+    message = str(err.value)
+    assert "--Exhange is not a section nbgrader or coursekit reads: did you mean --Exchange?" \
+        in message
+    for section in ("--CourseDirectory", "--ExchangeSubmit", "--Execute", "--Serve",
+                    "--Sandbox", "--RecoveringExecute", "--Validator"):
+        assert section in message, section
+
+
+def test_are_the_settings_of_nbgrader_and_coursekit_sections_accepted(tmp_path):
+    """Sections of nbgrader's apps, their parents' (NotebookClient) and coursekit's own."""
+    argv = [f"--Exchange.root={tmp_path}", "--Sandbox.memory=2G", "--Execute.timeout=60",
+            "--RecoveringExecute.max_restarts=2", "--NotebookClient.timeout=30",
+            "--ExchangeCollect.check_owner=False", "--Validator.validate_all=True",
+            "--HideHiddenTests.enabled=True", "--Serve.graded_tries=2"]
+    config = course_config(Course(ROOT), argv)
+    assert serve_settings(config).graded_tries == 2
+    assert config.Sandbox.memory == "2G"
 
 
 @pytest.mark.parametrize("groupshared, mode", [(False, 0o711), (True, 0o2771)])
