@@ -213,3 +213,15 @@ def test_is_a_scratch_folder_coursekit_made_emptied_again(tmp_path):
     (under_out / "old.txt").write_text("x")
     demo.fresh_folder(under_out, scratch_root=tmp_path / "course" / "out")
     assert not (under_out / "old.txt").exists()
+
+
+def test_does_serve_help_list_every_serve_setting_with_its_default(capsys):
+    from coursekit.serve.settings import Serve, takes
+
+    with pytest.raises(SystemExit):
+        cli._parser().parse_args(["serve", "--help"])
+    text = capsys.readouterr().out
+    flat = " ".join(text.split())  # help lines are wrapped
+    for name, trait in Serve.class_traits(config=True).items():
+        assert f"c.Serve.{name} = {trait.default_value!r}" in text
+        assert f"{' '.join(trait.help.split())}; takes {takes(name)}" in flat

@@ -18,6 +18,7 @@ Exit status: 0 done, 1 a step failed or a sample is off its expected scores, 2 u
 import argparse
 import re
 import sys
+import textwrap
 from pathlib import Path
 
 from coursekit import course
@@ -73,6 +74,20 @@ def _sandbox_options(group):
                            help=f"{trait.help} (c.Sandbox.{name}, default {trait.default_value})")
 
 
+def _serve_settings_help():
+    """The ``c.Serve`` settings with their defaults, help and ranges, for ``serve --help``
+    (from the traits of ``coursekit.serve.settings.Serve``, the one place they are written)."""
+    from coursekit.serve.settings import Serve, takes
+
+    lines = ["settings of the service (c.Serve.NAME = VALUE in nbgrader_config.py, or",
+             "--Serve.NAME=VALUE on this command line; defaults shown; docs/settings.md):"]
+    for name, trait in sorted(Serve.class_traits(config=True).items()):
+        lines.append(f"  c.Serve.{name} = {trait.default_value!r}")
+        lines += textwrap.wrap(f"{trait.help}; takes {takes(name)}", 88,
+                               initial_indent="      ", subsequent_indent="      ")
+    return "\n".join(lines)
+
+
 def _parser():
     parser = argparse.ArgumentParser(prog="coursekit", description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -119,11 +134,15 @@ def _parser():
                         "coursekit/isolation/warm_kernel.py)")
     p.set_defaults(func=cmd_autograde)
     p = sub.add_parser("serve", help="grade on submit: watch the exchange, grade, release feedback",
-                       description="Watch nbgrader's exchange (inbound) for new submissions of "
-                       "ASSIGNMENT, grade each with the hardened engine on Dask and release its "
-                       "feedback. Settings: c.Serve.* and nbgrader's in nbgrader_config.py; any "
-                       "of them on the command line nbgrader's way: --Exchange.root=DIR, "
-                       "--CourseDirectory.course_id=ID, --Serve.graded_tries=3.")
+                       description=textwrap.fill(
+                           "Watch nbgrader's exchange (inbound) for new submissions of "
+                           "ASSIGNMENT, grade each with the hardened engine on Dask and release "
+                           "its feedback. Settings: c.Serve.* (below) and nbgrader's in "
+                           "nbgrader_config.py; any of them on the command line nbgrader's way: "
+                           "--Exchange.root=DIR, --CourseDirectory.course_id=ID, "
+                           "--Serve.graded_tries=3.", 92),
+                       epilog=_serve_settings_help(),
+                       formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("assignment")
     p.add_argument("--workers", type=int, default=None, help="local Dask workers (default: cores)")
     p.add_argument("--scheduler", default=None, metavar="ADDRESS",

@@ -4,15 +4,17 @@
 course overrides them in ``nbgrader_config.py`` (``c.Sandbox.memory = "2G"``), ``coursekit
 autograde`` on its command line (``--memory 2G``, options made from these traits), and
 :func:`sandbox_limits` turns the result into a frozen :class:`SandboxLimits` (sizes in bytes)
-that travels with every job. ``python -m coursekit.isolation.settings`` prints the settings as
-the Markdown table of ``docs/settings.md``.
+that travels with every job. ``python -m coursekit.isolation.settings > docs/settings.md``
+writes the settings' documentation from the traits' ``help=`` (:func:`settings_doc`): the
+sandbox's and those of ``coursekit serve`` (``c.Serve``, ``coursekit.serve.settings``).
 """
 from dataclasses import asdict, dataclass
 
 from traitlets import Enum, Integer, TraitError, Unicode, validate
 from traitlets.config import Configurable
 
-__all__ = ["Sandbox", "SandboxLimits", "sandbox_limits", "parse_size", "settings_table"]
+__all__ = ["Sandbox", "SandboxLimits", "sandbox_limits", "parse_size", "settings_table",
+           "settings_doc"]
 
 SIZE_UNITS = {"": 1, "K": 1024, "M": 1024 ** 2, "G": 1024 ** 3, "T": 1024 ** 4}
 SIZES = ("memory", "file_size", "scratch_size", "submission_memory")
@@ -121,13 +123,51 @@ def sandbox_limits(config=None, **overrides):
     return SandboxLimits(**values)
 
 
-def settings_table():
-    """The Markdown table of every ``c.Sandbox`` setting: name, default, help."""
+def settings_table(configurable=Sandbox, takes=None):
+    """The Markdown table of every setting of ``configurable`` (a ``Configurable`` class,
+    default :class:`Sandbox`): name, default, help, and ``takes(name)`` after the help (what
+    values it takes, if given)."""
+    section = configurable.__name__
     lines = ["| setting | default | what it does |", "|---|---|---|"]
-    for name, trait in sorted(Sandbox.class_traits(config=True).items()):
-        lines.append(f"| `c.Sandbox.{name}` | `{trait.default_value!r}` | {trait.help} |")
+    for name, trait in sorted(configurable.class_traits(config=True).items()):
+        note = f" ({takes(name)})" if takes else ""
+        lines.append(f"| `c.{section}.{name}` | `{trait.default_value!r}` | {trait.help}{note} |")
     return "\n".join(lines)
 
 
+DOC_HEAD = """\
+# Settings
+
+<!-- Generated from the traits' help= by `python -m coursekit.isolation.settings >
+docs/settings.md`; do not edit by hand (a test checks that this file is current). -->
+
+Set them in the course's `nbgrader_config.py`, nbgrader's way (`c.Sandbox.memory = "2G"`)."""
+
+SANDBOX_INTRO = """\
+Per run on `coursekit autograde`'s command line: `--memory 2G`, `--cpu-seconds 600`,
+`--file-size 64M`, `--scratch-size 1G`, `--processes 128`, `--open-files 512`; `--no-sandbox`
+and `--require-sandbox` set `enabled`. `coursekit autograde --help` shows the same help."""
+
+SERVE_INTRO = """\
+Per run on `coursekit serve`'s command line nbgrader's way (`--Serve.graded_tries=2`, as any
+nbgrader setting: `--Exchange.root=DIR`). A `c.Serve` setting that does not exist, or a value
+out of its range, is an error that names the settings (did you mean ...) or says what it takes;
+on the command line so is a section or setting that neither nbgrader nor coursekit reads.
+`coursekit serve --help` lists them."""
+
+
+def settings_doc():
+    """The text of ``docs/settings.md``: every ``c.Sandbox`` and ``c.Serve`` setting."""
+    from coursekit.serve.settings import Serve, takes
+
+    return "\n\n".join([
+        DOC_HEAD,
+        "## The sandbox (`c.Sandbox`, `coursekit.isolation.settings.Sandbox`)", SANDBOX_INTRO,
+        settings_table(Sandbox),
+        "## Grading on submit (`c.Serve`, `coursekit.serve.settings.Serve`)", SERVE_INTRO,
+        settings_table(Serve, takes=takes),
+    ]) + "\n"
+
+
 if __name__ == "__main__":
-    print(settings_table())
+    print(settings_doc(), end="")

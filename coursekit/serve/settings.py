@@ -26,7 +26,7 @@ from traitlets import Float, Integer, TraitError, validate
 from traitlets.config import Config, Configurable
 
 __all__ = ["Serve", "ServeSettings", "course_config", "serve_config", "serve_settings",
-           "expected", "known_sections", "BOUNDS"]
+           "takes", "expected", "known_sections", "BOUNDS"]
 
 # The range of each number of Serve: the check, its error and docs/settings.md read it here.
 BOUNDS = {"graded_tries": (">=", 0), "period_hours": (">", 0), "poll_seconds": (">", 0),
@@ -62,12 +62,16 @@ class Serve(Configurable):
         return value
 
 
-def expected(name):
-    """What ``c.Serve.<name>`` takes, in words: ``"a whole number >= 0 (default 3)"``."""
+def takes(name):
+    """What ``c.Serve.<name>`` takes, in words: ``"a whole number >= 0"``."""
     trait = Serve.class_traits(config=True)[name]
     kind = {Integer: "a whole number", Float: "a number"}.get(type(trait), trait.info())
-    relation = " {} {}".format(*BOUNDS[name]) if name in BOUNDS else ""
-    return f"{kind}{relation} (default {trait.default_value!r})"
+    return kind + (" {} {}".format(*BOUNDS[name]) if name in BOUNDS else "")
+
+
+def expected(name):
+    """:func:`takes` and the default: ``"a whole number >= 0 (default 3)"``."""
+    return f"{takes(name)} (default {Serve.class_traits()[name].default_value!r})"
 
 
 def _unknown(setting, known, what):

@@ -107,3 +107,14 @@ def test_can_no_student_list_the_feedback_folder_the_service_makes(tmp_path, gro
 def test_does_a_missing_exchange_say_where_to_set_it(tmp_path):
     with pytest.raises(FileNotFoundError, match=r"set c.Exchange.root in the course's"):
         serve_settings(course_config(Course(ROOT), [f"--Exchange.root={tmp_path / 'none'}"]))
+
+
+def test_is_docs_settings_md_what_the_generator_makes_with_every_serve_setting():
+    """docs/settings.md is generated whole: ``python -m coursekit.isolation.settings``."""
+    from coursekit.isolation.settings import settings_doc
+
+    text = (ROOT / "docs" / "settings.md").read_text()
+    assert text == settings_doc(), "regenerate: python -m coursekit.isolation.settings > " \
+                                   "docs/settings.md"
+    for name, trait in Serve.class_traits(config=True).items():
+        assert f"| `c.Serve.{name}` | `{trait.default_value!r}` | {trait.help}" in text
