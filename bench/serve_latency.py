@@ -109,7 +109,8 @@ def main():
                           sample_dir, "correct_compact")
     service = subprocess.Popen(
         [sys.executable, "-m", "coursekit", "serve", ASSIGNMENT, "--workers",
-         str(args.workers), f"--Exchange.root={ex}", "--Serve.graded_tries=0"],
+         str(args.workers), f"--Exchange.root={ex}", "--Serve.graded_tries=0",
+         "--ExchangeCollect.check_owner=False"],  # one account submits for all
         cwd=root, start_new_session=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     status = root / "coursekit_status" / f"{ASSIGNMENT}.serve-status.json"
     while not status.exists():  # its first (empty) pass is done: it is serving

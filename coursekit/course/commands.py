@@ -4,7 +4,23 @@ import subprocess
 import sys
 from pathlib import Path
 
-__all__ = ["NbgraderError", "run_nbgrader"]
+__all__ = ["NbgraderError", "run_nbgrader", "interpreter_path", "use_interpreter_path"]
+
+
+def interpreter_path(path=None):
+    """``path`` (default: ``$PATH``) with this interpreter's bin folder first: nbgrader runs the
+    ``alembic`` and ``jupyter`` commands of its environment, also when the venv is not
+    activated."""
+    here = str(Path(sys.executable).parent)
+    rest = [p for p in (os.environ.get("PATH", "") if path is None else path).split(os.pathsep)
+            if p and p != here]
+    return os.pathsep.join([here, *rest])
+
+
+def use_interpreter_path():
+    """Put this interpreter's bin folder first on this process's ``PATH``, for nbgrader's code
+    run in this process (a new gradebook runs ``alembic``)."""
+    os.environ["PATH"] = interpreter_path()
 
 
 class NbgraderError(RuntimeError):
@@ -21,10 +37,8 @@ def run_nbgrader(course_root, *args, timeout=None):
     Raises:
         NbgraderError: nbgrader exited non-zero (the message ends with its last log lines).
     """
-    # nbgrader runs the ``alembic`` and ``jupyter`` commands of its environment: put this
-    # interpreter's bin folder first on PATH, also when the venv is not activated.
-    path = os.pathsep.join([str(Path(sys.executable).parent), os.environ.get("PATH", "")])
-    env = dict(os.environ, PATH=path, COURSEKIT_ROOT=str(Path(course_root).resolve()))
+    env = dict(os.environ, PATH=interpreter_path(),
+               COURSEKIT_ROOT=str(Path(course_root).resolve()))
     proc = subprocess.run([sys.executable, "-m", "nbgrader", *args], cwd=course_root, env=env,
                           capture_output=True, text=True, timeout=timeout)
     log = proc.stdout + proc.stderr

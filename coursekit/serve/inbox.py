@@ -6,24 +6,65 @@ and ``submission_secret.txt``. ``fetch_feedback`` finds a submission's feedback 
 ``<Exchange.root>/<course>/feedback/<md5(secret + notebook name)>.html``. Collecting and
 releasing feedback use nbgrader's own exchange classes (``ExchangeCollect``,
 ``ExchangeReleaseFeedback``), in this process, with the course's config.
+
+An inbound folder is its student's (nbgrader makes it 0777, its files theirs) and may change
+after ``submit``: links, named pipes or a ``timestamp.txt`` that is a link to an instructor's
+file. nbgrader's collect copies with ``shutil.copytree``, which follows links (the service, root,
+would copy whatever a link names into ``submitted/``, where the kernel could print it) and never
+ends on a link to ``/dev/zero``. Every read here is therefore of regular files only, opened with
+``O_NOFOLLOW``: :func:`collect_one` copies links as links (the grader's packing sets them aside,
+with a note) and fails the submission on anything else that is not a folder or a regular file.
 """
 import html
 import os
 import shutil
+import stat
 from dataclasses import dataclass
 from pathlib import Path
 
-__all__ = ["Inbound", "list_inbound", "collect_one", "release_feedback", "release_notice",
-           "feedback_folder"]
+__all__ = ["Inbound", "read_small", "list_inbound", "collect_one", "collect_all",
+           "release_feedback", "release_notice", "feedback_folder"]
 
 
 @dataclass(frozen=True)
 class Inbound:
-    """One submission in the exchange: ``name`` is its inbound folder's name."""
+    """One submission in the exchange.
+
+    Attributes:
+        name: its inbound folder's name, ``<student>+<assignment>+<timestamp>+<random>``.
+        student: the student the name claims.
+        timestamp: the timestamp the name claims (nbgrader's format, student-written).
+        path: the inbound folder.
+        owner: the account that owns the folder (:func:`~coursekit.serve.admission.owner_name`).
+        arrived: the folder's ``st_ctime`` (s since the epoch): when it last changed, which no
+            student can set back (:mod:`coursekit.serve.admission`).
+        stamp_file: the text of its ``timestamp.txt``; ``problem``: why it is not a submission
+            nbgrader made (None if it could be one).
+    """
     name: str
     student: str
     timestamp: str
     path: Path
+    owner: str = ""
+    arrived: float = 0.0
+    stamp_file: str = ""
+    problem: str = None
+
+
+def read_small(path, limit=4096):
+    """The text of the regular file ``path`` (at most ``limit`` bytes), never following a link
+    nor blocking on a pipe.
+
+    Raises:
+        OSError: ``path`` is missing, a link or not a regular file.
+    """
+    fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK)
+    try:
+        if not stat.S_ISREG(os.fstat(fd).st_mode):
+            raise OSError(f"{Path(path).name} is not a regular file")
+        return os.read(fd, limit).decode("utf-8", errors="replace")
+    finally:
+        os.close(fd)
 
 
 def _inbound_folder(settings):
@@ -34,22 +75,47 @@ def list_inbound(settings, assignment_id):
     """The submissions of ``assignment_id`` in the exchange's inbound folder, oldest first.
 
     A folder that is still being written (no ``timestamp.txt`` yet: nbgrader writes it last)
-    is left for the next look.
+    is left for the next look. One that nbgrader cannot have made (a link, a ``timestamp.txt``
+    that is not a regular file) has its ``problem`` set; nothing is read through a link.
+
+    Returns:
+        list of :class:`Inbound`, by arrival time (then name).
     """
-    from nbgrader.utils import parse_utc
+    from coursekit.serve.admission import owner_name
 
     folder = _inbound_folder(settings)
     found = []
     for path in folder.glob(f"*+{assignment_id}+*") if folder.is_dir() else ():
-        parts = path.name.rsplit("+", 3)
-        if len(parts) != 4 or parts[1] != assignment_id or not (path / "timestamp.txt").is_file():
+        parts = path.name.rsplit("+", 3)  # nbgrader's way: a student id may hold "+"
+        if len(parts) != 4 or parts[1] != assignment_id:
             continue
-        found.append(Inbound(path.name, parts[0], parts[2], path))
-    return sorted(found, key=lambda s: (parse_utc(s.timestamp), s.name))
+        try:
+            info = os.lstat(path)
+        except FileNotFoundError:  # removed since the listing
+            continue
+        common = dict(owner=owner_name(info.st_uid), arrived=info.st_ctime)
+        if not stat.S_ISDIR(info.st_mode):
+            found.append(Inbound(path.name, parts[0], parts[2], path, **common,
+                                 problem="it is not a folder nbgrader submit made"))
+            continue
+        try:
+            stamp = read_small(path / "timestamp.txt", 256).strip()
+        except FileNotFoundError:
+            continue  # still being written
+        except OSError as err:
+            found.append(Inbound(path.name, parts[0], parts[2], path, **common,
+                                 problem=f"its timestamp.txt cannot be read ({err.strerror or err})"))
+            continue
+        found.append(Inbound(path.name, parts[0], parts[2], path, **common, stamp_file=stamp))
+    return sorted(found, key=lambda s: (s.arrived, s.name))
 
 
 def _coursedir(course, config, assignment_id, student_id):
     from nbgrader.coursedir import CourseDirectory
+
+    from coursekit.course.commands import use_interpreter_path
+
+    use_interpreter_path()  # nbgrader's collect makes a missing gradebook with alembic
 
     coursedir = CourseDirectory(config=config)
     coursedir.root = str(course.root)
@@ -68,17 +134,77 @@ def _run(exchange):
         raise RuntimeError(f"nbgrader's exchange: {err}") from None
 
 
+def _copy_regular(src, dst):
+    """``shutil.copytree``'s copy function: a regular file only, opened without following a
+    link (one swapped in after the listing fails the copy instead of being followed)."""
+    fd = os.open(src, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK)
+    try:
+        info = os.fstat(fd)
+        if not stat.S_ISREG(info.st_mode):
+            raise OSError(f"{Path(src).name} is not a regular file (nbgrader submit makes none)")
+        with os.fdopen(os.dup(fd), "rb") as source, open(dst, "wb") as target:
+            shutil.copyfileobj(source, target)
+        os.chmod(dst, stat.S_IMODE(info.st_mode) & 0o777)
+    finally:
+        os.close(fd)
+    return dst
+
+
+def _safe_collect():
+    """nbgrader's ``ExchangeCollect`` whose copy never follows a link (module docstring): links
+    are copied as links, a pipe or other special file fails that student's copy only (its folder
+    is removed and the student listed in ``failed``); nbgrader's size limit, include and ignore
+    rules and groupshared modes are kept."""
+    from nbgrader.exchange.default import ExchangeCollect
+    from nbgrader.utils import ignore_patterns
+
+    class SafeCollect(ExchangeCollect):
+        failed = {}  # {student: reason}, set per instance in __init__
+
+        def __init__(self, **kwargs):
+            super().__init__(**kwargs)
+            self.failed = {}
+
+        def do_copy(self, src, dest, log=None):
+            try:
+                if self.get_size(src) > 1000 * self.coursedir.max_dir_size:
+                    raise OSError(f"the submission is larger than c.CourseDirectory."
+                                  f"max_dir_size ({self.coursedir.max_dir_size} kB)")
+                shutil.copytree(src, dest, symlinks=True, copy_function=_copy_regular,
+                                ignore=ignore_patterns(exclude=self.coursedir.ignore,
+                                                       include=self.coursedir.include,
+                                                       max_file_size=self.coursedir.max_file_size,
+                                                       log=self.log))
+            except OSError as err:  # shutil.Error too: this student only
+                shutil.rmtree(dest, ignore_errors=True)  # nothing half collected is graded
+                student = Path(src).name.rsplit("+", 3)[0]
+                reason = str(err.args[0][0][2]) if isinstance(err, shutil.Error) else str(err)
+                self.failed[student] = reason
+                self.log.error("not collected: %s: %s", Path(src).name, reason)
+                return
+            if self.coursedir.groupshared:
+                for dirname, _, filenames in os.walk(dest):
+                    os.chmod(dirname, (os.stat(dirname).st_mode | 0o2770) & 0o2777)
+                    for filename in filenames:
+                        full = os.path.join(dirname, filename)
+                        if not os.path.islink(full):
+                            os.chmod(full, (os.stat(full).st_mode | 0o660) & 0o777)
+
+    return SafeCollect
+
+
 def collect_one(course, config, assignment_id, inbound):
     """Collect exactly the submission ``inbound`` into ``submitted/<student>/<assignment>/``
-    with nbgrader's ``ExchangeCollect`` (which on its own takes each student's newest).
+    with nbgrader's ``ExchangeCollect`` (which on its own takes each student's newest), copying
+    links as links and failing on other special files (the module's docstring says why).
 
     Raises:
         RuntimeError: nbgrader's exchange refused (its message says why).
+        OSError: the copy failed (a pipe or other special file in the folder, too large).
     """
     from nbgrader.auth import Authenticator
-    from nbgrader.exchange.default import ExchangeCollect
 
-    class CollectOne(ExchangeCollect):
+    class CollectOne(_safe_collect()):
         def init_src(self):
             super().init_src()
             self.src_records = [self._path_to_record(str(inbound.path))]
@@ -89,8 +215,34 @@ def collect_one(course, config, assignment_id, inbound):
     coursedir = _coursedir(course, config, assignment_id, inbound.student)
     exchange = CollectOne(coursedir=coursedir, authenticator=Authenticator(config=config),
                           config=config, update=True)
-    _run(exchange)
+    try:
+        _run(exchange)
+    except BaseException:
+        shutil.rmtree(dest, ignore_errors=True)  # nothing half collected is graded
+        raise
+    if exchange.failed:
+        raise OSError(next(iter(exchange.failed.values())))
     return dest
+
+
+def collect_all(course, config, assignment_id, before_duedate=False):
+    """``nbgrader collect --update [--before-duedate]`` (each student's newest submission, or
+    newest before the gradebook's due date) with links copied as links, for the final batch.
+
+    Returns:
+        ``{student: reason}`` of the submissions that could not be collected (their folders
+        under ``submitted/`` are removed).
+
+    Raises:
+        RuntimeError: nbgrader's exchange refused (its message says why).
+    """
+    from nbgrader.auth import Authenticator
+
+    coursedir = _coursedir(course, config, assignment_id, "*")
+    exchange = _safe_collect()(coursedir=coursedir, authenticator=Authenticator(config=config),
+                               config=config, update=True, before_duedate=before_duedate)
+    _run(exchange)
+    return dict(exchange.failed)
 
 
 def release_feedback(course, config, assignment_id, student_id):
@@ -139,16 +291,20 @@ def release_notice(settings, inbound, title, message):
     """
     from nbgrader.utils import notebook_hash
 
-    secret_file = inbound.path / "submission_secret.txt"
-    if not secret_file.is_file():
+    try:
+        secret = read_small(inbound.path / "submission_secret.txt")
+    except OSError:  # missing, a link or a pipe: there is no page the student could fetch
         return []
-    secret = secret_file.read_text()
     dest = feedback_folder(settings)
     page = NOTICE.format(title=html.escape(title), message=html.escape(message),
                          student=html.escape(inbound.student),
                          timestamp=html.escape(inbound.timestamp))
     written = []
-    for notebook in sorted(inbound.path.glob("*.ipynb")):
+    try:
+        notebooks = sorted(n for n in os.listdir(inbound.path) if n.endswith(".ipynb"))
+    except OSError:
+        return []
+    for notebook in (Path(n) for n in notebooks[:20]):
         target = dest / f"{notebook_hash(secret=secret, notebook_id=notebook.stem)}.html"
         tmp = target.with_name(target.stem + "-tmp.html")
         tmp.write_text(page)

@@ -2,7 +2,11 @@
 
 One pass (:func:`serve_once`):
 
-1. every new folder in ``<Exchange.root>/<course>/inbound/`` is recorded (``received``);
+1. every new folder in ``<Exchange.root>/<course>/inbound/`` is recorded (``received``), with
+   its owner and arrival time; one nbgrader cannot have made, or (nbgrader's
+   ``c.ExchangeCollect.check_owner``) sent from another student's account, is ``refused``; one
+   that arrived after the due date in the gradebook is ``late``; both get a notice page
+   (:mod:`coursekit.serve.admission` says why each rule holds);
 2. per student only the newest waiting submission is graded, older waiting ones are
    ``superseded``; one over ``c.Serve.graded_tries`` per ``c.Serve.period_hours`` is
    ``over_limit``; both get a notice page as their feedback, which says why (and when the next
@@ -30,7 +34,7 @@ from collections import defaultdict
 from dataclasses import dataclass
 from datetime import datetime, timezone
 
-from coursekit.serve import inbox
+from coursekit.serve import admission, inbox
 from coursekit.serve.limits import next_graded_try
 from coursekit.serve.recovery import fingerprint, gradebook_verdict, recover
 from coursekit.serve.state import ServeRecord, ServiceLock
@@ -53,7 +57,21 @@ class ServeOptions:
 
 
 def _when(seconds):
-    return datetime.fromtimestamp(seconds, timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
+    """``seconds`` since the epoch as a UTC minute, rounded up (a student told 10:41 must not
+    find their try still refused at 10:41:00)."""
+    minute = -(-seconds // 60) * 60
+    return datetime.fromtimestamp(minute, timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
+
+
+def _plural(count, singular, plural=None):
+    """``1 graded try``, ``3 graded tries``, ``1.5 hours``."""
+    return f"{count:g} {singular if count == 1 else plural or singular + 's'}"
+
+
+def _arrived(entry):
+    """When a recorded submission arrived (s since the epoch): its folder's ctime (older
+    records: its claimed timestamp)."""
+    return entry.get("arrived") or epoch(entry["timestamp"])
 
 
 def _notice(settings, record, name, inbound, status, title, message, **fields):
@@ -64,6 +82,46 @@ def _notice(settings, record, name, inbound, status, title, message, **fields):
     LOG.info("%s %s %s: %s", status, entry["student"], name, message)
 
 
+def _receive(record, sub):
+    """Record the new inbound submission ``sub`` (an :class:`~coursekit.serve.inbox.Inbound`);
+    a timestamp far from its arrival is flagged in the record and the log."""
+    skew = admission.stamp_skew(sub.timestamp, sub.arrived)
+    flagged = skew is not None and abs(skew) > admission.STAMP_TOLERANCE_S
+    record.update(sub.name, student=sub.student, timestamp=sub.timestamp, owner=sub.owner,
+                  arrived=sub.arrived, status="received", received_at=time.time(),
+                  **({"stamp_skew": round(skew, 1)} if flagged else {}))
+    LOG.info("received %s %s (submitted %s, arrived %s, owner %s)", sub.student, sub.name,
+             sub.timestamp, _when(sub.arrived), sub.owner)
+    if flagged:
+        LOG.warning("timestamp of %s %s is %+.0f s from its arrival (%s): forged or a clock "
+                    "is wrong; the service goes by the arrival, nbgrader's collect and late "
+                    "penalty by the timestamp", sub.student, sub.name, skew, _when(sub.arrived))
+
+
+def _admit(record, settings, found, due):
+    """Refuse the waiting submissions nbgrader cannot have made or that came from another
+    student's account, set aside those that arrived after ``due`` (s since the epoch, or None)
+    (:mod:`coursekit.serve.admission`)."""
+    for name, entry in record.with_status("received").items():
+        sub = found.get(name)
+        reason = (sub.problem or admission.refusal(sub, settings.check_owner)) if sub else None
+        if reason:
+            _notice(settings, record, name, sub, "refused", "Not graded: submission refused",
+                    f"This submission was not graded: {reason}. This try did not count.",
+                    counted=False)
+            if sub.owner != sub.student:
+                LOG.warning("refused %s: owned by %s, claims %s (cheating attempt, or students "
+                            "share one account: then set c.ExchangeCollect.check_owner = False)",
+                            name, sub.owner, sub.student)
+            continue
+        late = admission.lateness(_arrived(entry), due)
+        if late is not None:
+            _notice(settings, record, name, sub, "late", "Not graded: after the due date",
+                    f"This submission arrived {_when(_arrived(entry))}, after the due date "
+                    f"({_when(due)}). It is kept but not graded now; your instructor's final "
+                    f"grading decides whether late work counts.", late_s=round(late, 1))
+
+
 def _plan(record, settings, found):
     """Supersede older waiting submissions, refuse those over the limit; return
     ``{student: name}`` to grade."""
@@ -72,23 +130,23 @@ def _plan(record, settings, found):
         waiting[entry["student"]].append(name)
     to_grade = {}
     for student, names in sorted(waiting.items()):
-        names.sort(key=lambda n: (epoch(record.entries[n]["timestamp"]), n))
+        names.sort(key=lambda n: (_arrived(record.entries[n]), n))
         newest = names[-1]
         for name in names[:-1]:
             _notice(settings, record, name, found.get(name), "superseded",
                     "Not graded: a newer submission replaced it",
                     f"You submitted again ({record.entries[newest]['timestamp']}) before this "
                     f"submission was graded; the newer one is graded instead.")
-        tried = [epoch(e["timestamp"]) for e in record.entries.values()
+        tried = [_arrived(e) for e in record.entries.values()
                  if e["student"] == student and e.get("counted")]
-        submitted = epoch(record.entries[newest]["timestamp"])
+        submitted = _arrived(record.entries[newest])
         nxt = next_graded_try(tried, submitted, settings.graded_tries, settings.period_seconds)
         if nxt is not None:
             hours = settings.period_seconds / 3600
             _notice(settings, record, newest, found.get(newest), "over_limit",
                     "Not graded: no graded try left",
-                    f"You have had {settings.graded_tries} graded tries in {hours:g} hours; "
-                    f"this submission is kept (your instructor's final grading takes your last "
+                    f"You have had {_plural(settings.graded_tries, 'graded try', 'graded tries')}"
+                    f" in {_plural(hours, 'hour')}; this submission is kept (your instructor's final grading takes your last "
                     f"submission before the deadline) but not graded now. Your next graded try "
                     f"is possible from {_when(nxt)}.", next_try=nxt)
         else:
@@ -168,9 +226,9 @@ def _release(course, assignment_id, config, settings, record, found):
                 inbox.release_notice(settings, found[name], "Graded", message)
         now = time.time()
         record.update(name, status="released", released_at=now, reason=message,
-                      latency=now - epoch(entry["timestamp"]))
+                      latency=now - _arrived(entry))
         LOG.info("released %s %s: score %g/%g, %.1f s after submit", student, name,
-                 entry["score"], entry["max_score"], now - epoch(entry["timestamp"]))
+                 entry["score"], entry["max_score"], now - _arrived(entry))
 
 
 def gather(look, seconds, rounds=4, sleep=time.sleep):
@@ -214,13 +272,11 @@ def serve_once(course, assignment_id, config, settings, options=None, started=No
         found.update((s.name, s) for s in inbox.list_inbound(settings, assignment_id))
         new = [name for name in found if name not in record.entries]
         for name in new:
-            sub = found[name]
-            record.update(name, student=sub.student, timestamp=sub.timestamp,
-                          status="received", received_at=time.time())
-            LOG.info("received %s %s (submitted %s)", sub.student, name, sub.timestamp)
+            _receive(record, found[name])
         return len(new)
 
     gather(look, settings.gather_seconds)
+    _admit(record, settings, found, admission.due_date(course.gradebook_url, assignment_id))
     write_status(course, assignment_id, record, started or time.time(), passes)
     to_grade = _plan(record, settings, found)
     if to_grade:

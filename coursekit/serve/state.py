@@ -4,7 +4,9 @@
 its exchange folder name, ``<student>+<assignment>+<timestamp>+<random>``)::
 
     {"student": "ada", "timestamp": "2026-12-01 10:15:00.123456 UTC",
-     "status": "received" | "grading" | "graded" | "released" | "over_limit" | "superseded",
+     "owner": "ada", "arrived": 1764584100.0,
+     "status": "received" | "grading" | "graded" | "released" | "over_limit" | "superseded"
+               | "refused" | "late",
      "verdict": "graded" | "needs_review" | "failed", "counted": true,
      "received_at": 1764584100.1, "graded_at": ..., "released_at": ..., "score": 42.5,
      "max_score": 50.0, "reason": null, "next_try": null}
@@ -28,9 +30,12 @@ __all__ = ["STATUSES", "ServeRecord", "ServiceLock", "ServiceRunning", "holder"]
 # received: seen, waiting; grading: handed to the grader; graded: the grader's verdict is in the
 # gradebook and the status file; released: its feedback (or, failed, a notice why) is in the
 # exchange; over_limit: not graded (too many tries), a notice released; superseded: a newer
-# submission of the same student came before this one was graded, a notice released.
-STATUSES = ("received", "grading", "graded", "released", "over_limit", "superseded")
-DONE = ("released", "over_limit", "superseded")
+# submission of the same student came before this one was graded, a notice released; refused:
+# not a submission nbgrader made, or sent from another student's account; late: arrived after
+# the due date (coursekit.serve.admission), a notice released.
+STATUSES = ("received", "grading", "graded", "released", "over_limit", "superseded", "refused",
+            "late")
+DONE = ("released", "over_limit", "superseded", "refused", "late")
 
 
 def _folder(course_root):

@@ -7,8 +7,9 @@ pass)::
      "queue": 3, "counts": {"released": 40, "received": 3}, "median_latency_s": 41.2}
 
 ``queue`` counts the submissions seen and not yet graded (``received`` or ``grading``);
-``median_latency_s`` is the median time from nbgrader's submission timestamp to released
-feedback. Times are seconds since the epoch.
+``median_latency_s`` is the median time from a submission's arrival in the exchange (its
+folder's ctime, :mod:`coursekit.serve.admission`) to released feedback. Times are seconds since
+the epoch.
 """
 import json
 import os
@@ -39,17 +40,29 @@ def read_served(course_root, assignment_id):
     """The submissions ``coursekit serve`` has seen, oldest first ([] if it never ran).
 
     Returns:
-        list of {"student", "submitted" (nbgrader's timestamp), "status", "verdict", "score",
-        "max_score", "latency_s" (submit to released feedback), "reason", "inbound"}.
+        list of {"student", "submitted" (nbgrader's timestamp, as the student's side wrote it),
+        "arrived" (s since the epoch), "owner" (the account that sent it), "status",
+        "verdict", "score", "max_score", "latency_s" (arrival to released feedback),
+        "stamp_skew_s" (set when the timestamp is far from the arrival), "reason", "inbound"},
+        by arrival.
     """
     rows = []
     for name, entry in ServeRecord(course_root, assignment_id).entries.items():
         rows.append({"student": entry["student"], "submitted": entry["timestamp"],
+                     "arrived": entry.get("arrived"), "owner": entry.get("owner"),
                      "status": entry["status"], "verdict": entry.get("verdict"),
                      "score": entry.get("score"), "max_score": entry.get("max_score"),
-                     "latency_s": entry.get("latency"), "reason": entry.get("reason"),
-                     "inbound": name})
-    return sorted(rows, key=lambda r: (epoch(r["submitted"]), r["inbound"]))
+                     "latency_s": entry.get("latency"), "stamp_skew_s": entry.get("stamp_skew"),
+                     "reason": entry.get("reason"), "inbound": name})
+    return sorted(rows, key=lambda r: (r["arrived"] or _epoch_or_zero(r["submitted"]),
+                                       r["inbound"]))
+
+
+def _epoch_or_zero(timestamp):
+    try:
+        return epoch(timestamp)
+    except (ValueError, OverflowError, TypeError):
+        return 0.0
 
 
 def write_status(course, assignment_id, record, started, passes):

@@ -94,14 +94,21 @@ def fetch_feedback(exchange_root, home, course, assignment_id, student_id):
 
 
 def collect(course_root, assignment_id, exchange_root):
-    """``nbgrader collect``: newest submission of each student into ``submitted/``.
+    """``nbgrader collect --update``: newest submission of each student into ``submitted/``,
+    links copied as links (``coursekit collect``, :func:`coursekit.serve.inbox.collect_all`).
 
     Returns:
         sorted list of the student ids now under ``submitted/*/<assignment>``.
     """
+    from coursekit.course.course import Course
+    from coursekit.serve.inbox import collect_all
+    from coursekit.serve.settings import course_config
+
+    course = Course(course_root)
     # every submission is owned by this one account: nbgrader's owner check would warn for all
-    commands.run_nbgrader(course_root, "collect", assignment_id, "--update",
-                         "--CollectApp.check_owner=False", *_exchange_args(exchange_root))
+    config = course_config(course, [*_exchange_args(exchange_root),
+                                    "--ExchangeCollect.check_owner=False"])
+    collect_all(course, config, assignment_id)
     return sorted(p.parent.name for p in Path(course_root).glob(f"submitted/*/{assignment_id}"))
 
 
