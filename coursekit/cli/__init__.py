@@ -13,7 +13,8 @@
     coursekit collect-zip two_layer_net F   LMS zip -> submitted/ (nbgrader zip_collect)
     coursekit student-bundle two_layer_net --out DIR   what students install, no solutions
 
-Exit status: 0 done, 1 a step failed or a sample is off its expected scores, 2 usage error.
+Exit status: 0 done, 1 a step failed or a sample is off its expected scores, 2 usage error
+(also a setting that cannot work, or a gradebook database that cannot be opened).
 """
 import argparse
 import re
@@ -27,6 +28,7 @@ from coursekit.cli.actions import (SANDBOX_OPTIONS, UsageError, cmd_autograde, c
                                    cmd_release, cmd_report, cmd_review, cmd_serve,
                                    cmd_similarity, cmd_student_bundle)
 from coursekit.course import commands
+from coursekit.course.gradebook import GradebookUnavailable
 from coursekit.engine.job import SUBMISSION_SECONDS
 from coursekit.serve.state import ServiceRunning
 from coursekit.similarity import THRESHOLD
@@ -43,6 +45,11 @@ __all__ = ["main", "release", "grade_samples", "ASSIGNMENT", "repeatable_options
 
 
 NBGRADER_SETTING = re.compile(r"^--[A-Za-z_]\w*\.\w+=")  # --Exchange.root=DIR, nbgrader's way
+
+# The commands that open the course's gradebook (c.CourseDirectory.db_url): main() opens it
+# once first, so that a missing database or a server that does not answer is one clear error
+# (coursekit.course.gradebook.check), not nbgrader's "run nbgrader db upgrade" hint.
+GRADEBOOK_COMMANDS = ("release", "autograde", "serve", "review", "feedback", "report", "export")
 
 
 def repeatable_options(parser):
@@ -221,8 +228,13 @@ def main(argv=None):
         # an explicit --root wins over $COURSEKIT_ROOT; nbgrader always runs in the course
         given = args.root and course.is_course_root(args.root)
         args.root = Path(args.root).resolve() if given else course.find_course_root(args.root)
+        if args.command in GRADEBOOK_COMMANDS and not getattr(args, "status", False):
+            from coursekit.course.course import Course
+            from coursekit.course.gradebook import check
+
+            check(Course(args.root).gradebook_url)
         return args.func(args) or 0
-    except (UsageError, FileNotFoundError, ValueError) as err:
+    except (UsageError, FileNotFoundError, ValueError, GradebookUnavailable) as err:
         print(f"coursekit {args.command}: {err}", file=sys.stderr)
         return 2
     except (commands.NbgraderError, ServiceRunning) as err:

@@ -6,6 +6,7 @@ temporary folder, a free port on 127.0.0.1); without it the tests are skipped lo
 """
 import json
 import os
+import shlex
 import subprocess
 import sys
 
@@ -18,7 +19,7 @@ from coursekit.course.status import StatusFile
 from coursekit.serve.status import read_served
 from coursekit.term import exchange, samples
 from coursekit.term.demo import compare_with_expected, release
-from postgres import create_database, postgres_server
+from postgres import _free_port, create_database, pg_bin, postgres_server, require_postgres
 
 BATCH = ("correct_compact", "blank")            # written into submitted/, graded by a batch
 SERVED = ("max_shift_overwrites", "model_poor")  # submitted through the exchange, served
@@ -61,6 +62,64 @@ def test_is_a_relative_sqlite_url_made_absolute_from_the_course(tmp_path):
     root = course.copy_course(ROOT, tmp_path / "course")
     assert Course(root).gradebook_url == f"sqlite:///{root.resolve() / 'gradebook.db'}"
     assert Course(root).gradebook_path == root.resolve() / "gradebook.db"
+
+
+def _course_at(tmp_path, url):
+    """A course copy whose gradebook is ``url`` (which may not work)."""
+    root = course.copy_course(ROOT, tmp_path / "course")
+    with open(root / "nbgrader_config.py", "a") as config:
+        config.write(f'c.CourseDirectory.db_url = "{url}"\n')
+    return root
+
+
+def _run(capsys, root, *argv):
+    from coursekit import cli
+
+    status = cli.main(["--root", str(root), *argv])
+    return status, capsys.readouterr().err
+
+
+@pytest.mark.parametrize("argv", [["release"], ["autograde", ASSIGNMENT], ["report", ASSIGNMENT],
+                                  ["serve", ASSIGNMENT, "--once"], ["export", ASSIGNMENT]])
+def test_does_a_missing_database_say_how_to_create_it(tmp_path, server, capsys, argv):
+    """The server runs, the database was never created: the createdb line, not nbgrader's
+    'run nbgrader db upgrade'; and the line it gives works."""
+    name = f"not_created_{argv[0]}"  # the server is the module's: one database each
+    url = server.rsplit("/", 1)[0] + f"/{name}"
+    root = _course_at(tmp_path, url)
+    status, err = _run(capsys, root, *argv)
+    assert status == 2, err
+    port = url.rsplit(":", 1)[1].split("/")[0]
+    hint = f"createdb -h 127.0.0.1 -p {port} -U postgres {name}"
+    assert f"database {name!r} does not exist" in err and hint in err, err
+    assert "db upgrade" not in err and "Traceback" not in err
+    if argv == ["release"]:  # once: do what it says, and the gradebook opens
+        subprocess.run([str(pg_bin() / "createdb"), *shlex.split(hint)[1:]], check=True,
+                       timeout=60)
+        from coursekit.course.gradebook import check
+
+        check(Course(root).gradebook_url)
+        assert not Course(root).has_gradebook()  # no tables yet: `coursekit release` makes them
+
+
+def test_does_a_refused_user_say_to_check_the_url(tmp_path, server, capsys):
+    root = _course_at(tmp_path, server.replace("postgres@", "nobody:secret@"))
+    status, err = _run(capsys, root, "report", ASSIGNMENT)
+    assert status == 2 and "refused the user 'nobody'" in err, err
+    assert "check the user and password in c.CourseDirectory.db_url" in err
+    assert "secret" not in err  # the password is not shown
+
+
+def test_does_a_server_that_does_not_answer_say_so(tmp_path, capsys):
+    require_postgres()  # psycopg
+    port = _free_port()
+    root = _course_at(tmp_path, f"postgresql+psycopg://postgres@127.0.0.1:{port}/course")
+    status, err = _run(capsys, root, "autograde", ASSIGNMENT)
+    assert status == 2 and f"no PostgreSQL server answers at 127.0.0.1:{port}" in err, err
+    from coursekit.course.gradebook import GradebookUnavailable
+
+    with pytest.raises(GradebookUnavailable, match="start it, or correct the host and port"):
+        Course(root).has_gradebook()  # the library's path too (a batch, the service)
 
 
 def _env():
