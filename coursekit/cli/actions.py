@@ -242,6 +242,9 @@ def cmd_report(args):
         score = "-" if row["score"] is None else f"{row['score']:g}"
         latency = "-" if row["latency_s"] is None else f"{row['latency_s']:.0f} s"
         note = row["reason"] if row["status"] != "released" or row["verdict"] == "failed" else ""
+        if row.get("stamp_skew_s") is not None:  # coursekit.serve.admission
+            note = (f"WARNING: its timestamp is {row['stamp_skew_s']:+.0f} s from its arrival "
+                    f"(forged, or a wrong clock); {note or ''}")
         print(f"  {row['student']:24} {row['submitted']:32} {row['status']:11} {score:>6} "
               f"{latency:>7}  {note or ''}")
     for key, path in paths.items():
