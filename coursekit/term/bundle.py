@@ -2,7 +2,7 @@
 
 ``coursekit student-bundle ASSIGNMENT --out DIR`` writes::
 
-    DIR/README.md               install, open, check, submit (from student/README.md.in)
+    DIR/README.md               install, open, check, submit, get feedback (student/README.md.in)
     DIR/requirements.txt        exact versions for students, from the kit's requirements.txt
     DIR/nbgrader_config.py      the course's per-cell time limit and what the self-check needs
     DIR/wheels/usefuns-V-py3-none-any.whl   the helper package, built from usefuns/ alone
@@ -12,7 +12,8 @@ Nothing comes from ``source/``, ``assignments/`` or ``coursekit/``: the notebook
 are nbgrader's release (no solutions, no hidden tests); the wheel is built with setuptools
 (``pip wheel --no-deps``) from a staged copy of ``usefuns/`` with a pyproject of its own, since
 the kit's pyproject packages ``coursekit`` too; the two texts are the course's templates in
-``student/``, filled with settings read from the course's ``nbgrader_config.py``.
+``student/``, filled with settings read from the course's ``nbgrader_config.py`` (the
+README's feedback section states the course's ``c.Serve`` limit of graded tries).
 
 Every version is the kit's: ``requirements.txt`` pins what the notebook and the student's tools
 need (:data:`STUDENT_PACKAGES` and everything they require, as installed here), each at the
@@ -30,7 +31,7 @@ from importlib import metadata
 from pathlib import Path
 
 __all__ = ["STUDENT_PACKAGES", "STUDENT_SETTINGS", "student_requirements", "build_usefuns_wheel",
-           "student_config", "student_texts", "write_bundle"]
+           "student_config", "graded_tries_rule", "student_texts", "write_bundle"]
 
 # What students install: the notebook's imports (torch, usefuns' numpy, matplotlib and
 # scikit-learn, tqdm's progress bars, which need ipywidgets), a kernel and JupyterLab to run
@@ -188,6 +189,30 @@ def _submit_files(config, assignment_id):
     return " and ".join(f"`{assignment_id}/{name}`" for name in files) or "nothing else"
 
 
+def _number(value):
+    """``24.0`` -> ``"24"``, ``1.5`` -> ``"1.5"``."""
+    return f"{value:g}"
+
+
+def graded_tries_rule(config):
+    """The course's limit of graded tries in words, from ``c.Serve`` of ``config``:
+    ``"3 graded tries per 24 hours"``, ``"1 graded try per 1.5 hours"``, ``"no limit on
+    graded tries"``.
+
+    Raises:
+        ValueError: a ``c.Serve`` setting unknown or out of range
+            (``coursekit.serve.settings.serve_config``).
+    """
+    from coursekit.serve.settings import serve_config
+
+    serve = serve_config(config)
+    if serve.graded_tries == 0:
+        return "no limit on graded tries"
+    tries = "1 graded try" if serve.graded_tries == 1 else f"{serve.graded_tries} graded tries"
+    hours = "hour" if serve.period_hours == 1 else f"{_number(serve.period_hours)} hours"
+    return f"{tries} per {hours}"
+
+
 def student_texts(root, assignment_id):
     """``{"README.md": text, "nbgrader_config.py": text}``: the course's templates in
     ``student/`` filled with the assignment's names and the course's settings."""
@@ -198,6 +223,8 @@ def student_texts(root, assignment_id):
               "python": _kit_project(root).get("requires-python", ">=3.11").lstrip(">="),
               "torch": _pins(root / "requirements.txt")["torch"].split("==")[1],
               "submit_files": _submit_files(config, assignment_id),
+              "course_id": config.CourseDirectory.get("course_id") or "COURSE_ID",
+              "graded_tries": graded_tries_rule(config),
               **student_config(config)}
     values["timeout"] = values["Execute_timeout"]
     return {name: string.Template((root / "student" / f"{name}.in").read_text()).substitute(

@@ -140,6 +140,52 @@ def test_does_the_readme_say_how_to_install_open_check_and_submit(built):
     assert "$" not in readme.replace("```bash", "")  # every placeholder filled
 
 
+def test_does_the_readme_say_how_to_get_feedback_with_the_courses_limit(built):
+    from coursekit.serve.settings import Serve
+
+    out, _ = built
+    readme = " ".join((out / "README.md").read_text().split())  # lines are wrapped
+    defaults = Serve.class_traits(config=True)  # the course sets no c.Serve: the defaults
+    tries, hours = defaults["graded_tries"].default_value, defaults["period_hours"].default_value
+    for phrase in (f"{tries} graded tries per {hours:g} hours", "Assignments",
+                   f"nbgrader submit {ASSIGNMENT} --course nn-course", "Fetch Feedback",
+                   f"nbgrader fetch_feedback {ASSIGNMENT} --course nn-course",
+                   "could not be graded (its feedback says why) does not count",
+                   "last submission before the deadline"):
+        assert phrase in readme, phrase
+
+
+def _course_with(tmp_path, lines):
+    """A course copy (what student_texts reads) whose nbgrader_config.py ends with ``lines``."""
+    from coursekit import course
+
+    root = course.copy_course(ROOT, tmp_path / "course")
+    for part in ("release", "student"):
+        shutil.copytree(ROOT / part, root / part)
+    for name in ("pyproject.toml", "requirements.txt"):
+        shutil.copy(ROOT / name, root / name)
+    with open(root / "nbgrader_config.py", "a") as config:
+        config.write("".join(f"{line}\n" for line in lines))
+    return root
+
+
+@pytest.mark.parametrize("lines, rule", [
+    (["c.Serve.graded_tries = 2", "c.Serve.period_hours = 12"], "2 graded tries per 12 hours"),
+    (["c.Serve.graded_tries = 1", "c.Serve.period_hours = 1.5"], "1 graded try per 1.5 hours"),
+    (["c.Serve.graded_tries = 0"], "no limit on graded tries"),
+])
+def test_does_the_readme_state_the_courses_own_limit_of_graded_tries(tmp_path, lines, rule):
+    readme = bundle.student_texts(_course_with(tmp_path, lines), ASSIGNMENT)["README.md"]
+    assert f"You get {rule};" in " ".join(readme.split())
+
+
+def test_does_a_misspelt_serve_setting_stop_the_bundle(tmp_path):
+    """The README would state a limit the service does not apply: refused, not ignored."""
+    root = _course_with(tmp_path, ["c.Serve.graded_trys = 2"])
+    with pytest.raises(ValueError, match="did you mean c.Serve.graded_tries"):
+        bundle.student_texts(root, ASSIGNMENT)
+
+
 @pytest.mark.parametrize("argv, phrase", [
     (["student-bundle", ASSIGNMENT], "required: --out"),
     (["student-bundle", "no_such_assignment", "--out", "x"], "no assignment"),
