@@ -5,6 +5,7 @@
     coursekit grade-samples                 grade the sample submissions in a scratch course
     coursekit autograde two_layer_net       autograde submitted/ in parallel (Dask)
     coursekit serve two_layer_net [--once]  grade on submit: exchange -> grade -> feedback
+    coursekit collect two_layer_net         the final collect: nbgrader's, links not followed
     coursekit review two_layer_net          cells the grader withheld: show, accept or reject
     coursekit feedback two_layer_net        feedback HTML for students, hidden tests removed
     coursekit report two_layer_net          reports/two_layer_net/{report.json,report.html,...}
@@ -23,8 +24,9 @@ import textwrap
 from pathlib import Path
 
 from coursekit import course
-from coursekit.cli.actions import (SANDBOX_OPTIONS, UsageError, cmd_autograde, cmd_collect_zip,
-                                   cmd_demo, cmd_export, cmd_feedback, cmd_grade_samples,
+from coursekit.cli.actions import (SANDBOX_OPTIONS, UsageError, cmd_autograde, cmd_collect,
+                                   cmd_collect_zip, cmd_demo, cmd_export, cmd_feedback,
+                                   cmd_grade_samples,
                                    cmd_release, cmd_report, cmd_review, cmd_serve,
                                    cmd_similarity, cmd_student_bundle)
 from coursekit.course import commands
@@ -49,7 +51,8 @@ NBGRADER_SETTING = re.compile(r"^--[A-Za-z_]\w*\.\w+=")  # --Exchange.root=DIR, 
 # The commands that open the course's gradebook (c.CourseDirectory.db_url): main() opens it
 # once first, so that a missing database or a server that does not answer is one clear error
 # (coursekit.course.gradebook.check), not nbgrader's "run nbgrader db upgrade" hint.
-GRADEBOOK_COMMANDS = ("release", "autograde", "serve", "review", "feedback", "report", "export")
+GRADEBOOK_COMMANDS = ("release", "autograde", "serve", "collect", "review", "feedback", "report",
+                      "export")
 
 
 def repeatable_options(parser):
@@ -161,6 +164,19 @@ def _parser():
                         "median submit-to-feedback seconds, pid) and whether one runs now "
                         "(running, running_pid: probed on its lock); start nothing")
     p.set_defaults(func=cmd_serve, nbgrader_settings=[])
+    p = sub.add_parser("collect", help="nbgrader collect --update, safe: links not followed",
+                       description=textwrap.fill(
+                           "The final collect from nbgrader's exchange into submitted/: each "
+                           "student's newest submission (nbgrader collect --update), choosing "
+                           "only folders their own account sent (c.ExchangeCollect.check_owner) "
+                           "whose timestamp agrees with their arrival, copying links as links "
+                           "(nbgrader's collect follows them). Settings nbgrader's way: "
+                           "--Exchange.root=DIR.", 92))
+    p.add_argument("assignment")
+    p.add_argument("--before-duedate", action="store_true",
+                   help="each student's newest submission before the gradebook's due date "
+                        "(else their newest), as nbgrader collect --before-duedate")
+    p.set_defaults(func=cmd_collect, nbgrader_settings=[])
     p = sub.add_parser("review", help="show or settle the cells withheld for review")
     p.add_argument("assignment")
     p.add_argument("--student", default=None, metavar="ID", help="one submission")
@@ -213,7 +229,7 @@ def main(argv=None):
     argv = sys.argv[1:] if argv is None else list(argv)
     try:
         args, extra = parser.parse_known_args(argv)
-        if args.command == "serve":  # nbgrader's settings: --Exchange.root=DIR
+        if args.command in ("serve", "collect"):  # nbgrader's settings: --Exchange.root=DIR
             args.nbgrader_settings = [a for a in extra if NBGRADER_SETTING.match(a)]
             extra = [a for a in extra if not NBGRADER_SETTING.match(a)]
         if extra:

@@ -193,6 +193,31 @@ def cmd_serve(args):
     print(json.dumps(status, sort_keys=True))
 
 
+def cmd_collect(args):
+    from coursekit.course.course import Course
+    from coursekit.serve import course_config
+    from coursekit.serve.inbox import collect_all
+
+    assignment = _assignment(args.root, args.assignment)
+    course = Course(args.root)
+    try:
+        config = course_config(course, args.nbgrader_settings)
+    except ValueError as err:
+        raise UsageError(str(err)) from None
+    try:
+        outcome = collect_all(course, config, assignment, before_duedate=args.before_duedate)
+    except RuntimeError as err:
+        print(f"coursekit collect: {err}", file=sys.stderr)
+        return 1
+    collected = sorted(p.parent.name for p in course.root.glob(f"submitted/*/{assignment}"))
+    print(f"submitted/ holds {len(collected)} submissions of {assignment}")
+    for name, reason in sorted(outcome["set_aside"].items()):
+        print(f"  SET ASIDE {name}: {reason}")
+    for student, reason in sorted(outcome["not_collected"].items()):
+        print(f"  NOT COLLECTED {student}: {reason}")
+    return 1 if outcome["not_collected"] else 0
+
+
 def cmd_review(args):
     from coursekit.course.course import Course
     from coursekit.results import review

@@ -20,6 +20,7 @@ import os
 import shutil
 import stat
 from dataclasses import dataclass
+from datetime import timezone
 from pathlib import Path
 
 __all__ = ["Inbound", "read_small", "list_inbound", "collect_one", "collect_all",
@@ -226,23 +227,60 @@ def collect_one(course, config, assignment_id, inbound):
 
 
 def collect_all(course, config, assignment_id, before_duedate=False):
-    """``nbgrader collect --update [--before-duedate]`` (each student's newest submission, or
-    newest before the gradebook's due date) with links copied as links, for the final batch.
+    """``nbgrader collect --update [--before-duedate]`` for the final batch, choosing only among
+    submissions the service would take (:mod:`coursekit.serve.admission`): each student's
+    newest (or newest before the gradebook's due date) of the folders that nbgrader made, that
+    their own account sent (with ``c.ExchangeCollect.check_owner``) and whose timestamp agrees
+    with its arrival; links copied as links.
+
+    nbgrader's own selection stops the whole collect on one folder name it cannot parse and
+    only warns about another account's folder; this one sets such folders aside.
 
     Returns:
-        ``{student: reason}`` of the submissions that could not be collected (their folders
-        under ``submitted/`` are removed).
+        ``{"not_collected": {student: reason}, "set_aside": {inbound folder: reason}}``:
+        copies that failed (their ``submitted/`` folder removed) and folders not considered.
 
     Raises:
         RuntimeError: nbgrader's exchange refused (its message says why).
+        ValueError, FileNotFoundError: no course id, no exchange (as ``serve_settings``).
     """
     from nbgrader.auth import Authenticator
+    from nbgrader.utils import parse_utc
+
+    from coursekit.serve import admission
+    from coursekit.serve.settings import serve_settings
+
+    settings = serve_settings(config)
+    set_aside, chosen = {}, {}
+    due = admission.due_date(course.gradebook_url, assignment_id)
+    for sub in list_inbound(settings, assignment_id):
+        skew = admission.stamp_skew(sub.timestamp, sub.arrived)
+        reason = sub.problem or admission.refusal(sub, settings.check_owner) or (
+            f"its timestamp is {skew:+.0f} s from its arrival in the exchange (forged, or the "
+            f"exchange was copied: check it and collect it by hand)"
+            if abs(skew) > admission.STAMP_TOLERANCE_S else None)
+        if reason:
+            set_aside[sub.name] = reason
+            continue
+        stamp = parse_utc(sub.timestamp)
+        record = {"username": sub.student, "filename": sub.name, "timestamp": stamp}
+        on_time = due is None or not before_duedate or \
+            stamp.replace(tzinfo=timezone.utc).timestamp() <= due
+        key = (on_time, stamp)  # newest on time first, else newest (nbgrader's rule)
+        if sub.student not in chosen or key > chosen[sub.student][0]:
+            chosen[sub.student] = (key, record)
+
+    class CollectAll(_safe_collect()):
+        def init_src(self):
+            self.course_path = os.path.join(self.root, self.coursedir.course_id)
+            self.inbound_path = os.path.join(self.course_path, "inbound")
+            self.src_records = [record for _, record in chosen.values()]
 
     coursedir = _coursedir(course, config, assignment_id, "*")
-    exchange = _safe_collect()(coursedir=coursedir, authenticator=Authenticator(config=config),
-                               config=config, update=True, before_duedate=before_duedate)
+    exchange = CollectAll(coursedir=coursedir, authenticator=Authenticator(config=config),
+                          config=config, update=True, before_duedate=before_duedate)
     _run(exchange)
-    return dict(exchange.failed)
+    return {"not_collected": dict(exchange.failed), "set_aside": set_aside}
 
 
 def release_feedback(course, config, assignment_id, student_id):

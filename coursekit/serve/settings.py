@@ -230,7 +230,12 @@ def serve_settings(config):
                                 f"the course's nbgrader_config.py (or pass --Exchange.root=DIR) "
                                 f"to the folder the students' Jupyter uses, and create it "
                                 f"(README, 'A term on JupyterHub')")
+    from nbgrader.coursedir import CourseDirectory
+    from nbgrader.exchange.default import ExchangeCollect
+
+    # read through nbgrader's own traits: a command-line value is a string until a trait reads it
+    # (bool("False") is True)
     return ServeSettings(root.resolve(), course_id, serve.graded_tries,
                          serve.period_hours * 3600.0, serve.poll_seconds, serve.gather_seconds,
-                         bool(config.CourseDirectory.get("groupshared", False)),
-                         bool(config.ExchangeCollect.get("check_owner", True)))
+                         CourseDirectory(config=config).groupshared,
+                         ExchangeCollect(config=config).check_owner)

@@ -174,3 +174,43 @@ def test_is_a_submission_after_the_due_date_recorded_but_not_graded(tmp_path):
 def test_is_there_no_due_date_without_a_gradebook_or_one_set(tmp_path):
     assert admission.due_date(f"sqlite:///{tmp_path / 'none.db'}", ASSIGNMENT) is None
     assert admission.lateness(time.time(), None) is None
+
+
+def test_does_the_final_collect_skip_what_the_service_would_refuse(tmp_path):
+    """``coursekit collect``: a newer folder in nobody's name sent by root is set aside (the
+    older, genuine one is collected), a name nbgrader cannot parse stops nothing, a pipe fails
+    only its student's copy, and --before-duedate takes the newest before the due date."""
+    from coursekit.cli import main
+    from coursekit.course import commands
+
+    root = course.copy_course(ROOT, tmp_path / "course")
+    ex = tmp_path / "ex"
+    now = datetime.now(timezone.utc)
+    genuine = _submit(ex, "nobody", when=now - timedelta(seconds=1), owner=NOBODY)
+    forged = _submit(ex, "nobody", when=now)  # made by root, in nobody's name
+    garbage = ex / COURSE_ID / "inbound" / f"x+{ASSIGNMENT}+not-a-time+abc"
+    garbage.mkdir()
+    (garbage / "timestamp.txt").write_text("not-a-time")
+    piped = _submit(ex, "daemon", owner=1)  # uid 1 is daemon on Debian
+    os.mkfifo(piped / "pipe")
+    code = main(["--root", str(root), "collect", ASSIGNMENT, f"--Exchange.root={ex}"])
+    assert code == 1  # a copy failed: said, and the rest collected
+    nobody = root / "submitted" / "nobody" / ASSIGNMENT
+    assert (nobody / "timestamp.txt").read_text() == genuine.name.split("+")[2]
+    assert not (root / "submitted" / "daemon" / ASSIGNMENT).exists()
+    outcome = inbox.collect_all(Course(root), course_config(Course(root), [
+        f"--Exchange.root={ex}"]), ASSIGNMENT)
+    assert set(outcome["set_aside"]) == {forged.name, garbage.name}
+    assert "not by 'nobody'" in outcome["set_aside"][forged.name]
+    assert "not one nbgrader writes" in outcome["set_aside"][garbage.name]
+    assert "not a regular file" in outcome["not_collected"]["daemon"]
+    # the due date falls between two genuine submissions of nobody
+    later = _submit(ex, "nobody", when=now + timedelta(seconds=1), owner=NOBODY)
+    commands.run_nbgrader(root, "db", "assignment", "add", ASSIGNMENT,
+                          f"--duedate={_stamp(now - timedelta(seconds=0.5))}")
+    inbox.collect_all(Course(root), course_config(Course(root), [f"--Exchange.root={ex}"]),
+                      ASSIGNMENT)
+    assert (nobody / "timestamp.txt").read_text() == later.name.split("+")[2]
+    inbox.collect_all(Course(root), course_config(Course(root), [f"--Exchange.root={ex}"]),
+                      ASSIGNMENT, before_duedate=True)
+    assert (nobody / "timestamp.txt").read_text() == genuine.name.split("+")[2]

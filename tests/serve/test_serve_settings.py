@@ -118,3 +118,13 @@ def test_is_docs_settings_md_what_the_generator_makes_with_every_serve_setting()
                                    "docs/settings.md"
     for name, trait in Serve.class_traits(config=True).items():
         assert f"| `c.Serve.{name}` | `{trait.default_value!r}` | {trait.help}" in text
+
+
+@pytest.mark.parametrize("argv, expected", [
+    ([], (False, True)),
+    (["--ExchangeCollect.check_owner=False"], (False, False)),
+    (["--CourseDirectory.groupshared=True", "--ExchangeCollect.check_owner=True"], (True, True)),
+])
+def test_are_nbgraders_switches_read_as_its_traits_read_them(tmp_path, argv, expected):
+    settings = serve_settings(course_config(Course(ROOT), [f"--Exchange.root={tmp_path}", *argv]))
+    assert (settings.groupshared, settings.check_owner) == expected  # "False" is not True

@@ -7,12 +7,15 @@ One term per module (:func:`term`), every step a real command:
    first is superseded before it is graded), ``carol`` (``broken_misnamed_notebook``, which
    cannot be graded);
 2. ``coursekit serve --once`` is killed (SIGKILL, its whole process group) while it grades;
-3. restarted with a fault that ends it right after the grader recorded its verdicts and before
-   the service's record says so (the worst moment);
+3. restarted on an existing Dask cluster (``--scheduler``: a real ``dask scheduler`` and two
+   ``dask worker`` processes) with a fault that ends it right after the grader recorded its
+   verdicts and before the service's record says so (the worst moment);
 4. restarted normally: it must take the recorded verdicts (grading nothing again) and release
    the feedback, which each student fetches with ``nbgrader fetch_feedback``;
 5. with ``c.Serve.graded_tries = 1``, alice submits again: not graded, her feedback says when
-   her next graded try is possible; carol's failed try did not count: she is graded again.
+   her next graded try is possible; carol's failed try did not count: she is graded again;
+6. the instructor sets a due date an hour ago (``nbgrader db assignment add --duedate``); bob
+   submits again: recorded ``late``, not graded, his feedback says so.
 """
 import json
 import os
@@ -24,7 +27,9 @@ import time
 import pytest
 
 from conftest import ASSIGNMENT, ROOT, SAMPLES
+from dask_cluster import dask_cluster
 from coursekit import course
+from coursekit.course import commands
 from coursekit.course.status import StatusFile
 from coursekit.results import grades
 from coursekit.serve.status import read_served
@@ -43,14 +48,14 @@ def _env(**extra):
     return dict(env, COURSEKIT_CELL_TIMEOUT="60", **extra)
 
 
-def _serve_argv(ex):
-    return [sys.executable, "-m", "coursekit", "serve", ASSIGNMENT, "--once", "--workers", "2",
+def _serve_argv(ex, cluster=("--workers", "2")):
+    return [sys.executable, "-m", "coursekit", "serve", ASSIGNMENT, "--once", *cluster,
             f"--Exchange.root={ex}"]
 
 
-def _serve(root, ex, **env):
-    proc = subprocess.run(_serve_argv(ex), cwd=root, env=_env(**env), capture_output=True,
-                          text=True, timeout=600)
+def _serve(root, ex, cluster=("--workers", "2"), **env):
+    proc = subprocess.run(_serve_argv(ex, cluster), cwd=root, env=_env(**env),
+                          capture_output=True, text=True, timeout=600)
     return proc
 
 
@@ -112,7 +117,11 @@ def term(tmp_path_factory):
     seen["graded_at_kill"] = _kill_while_grading(root, ex)
     seen["after_kill"] = _statuses(root)
     seen["released_at_kill"] = sorted(p.name for p in (ex / COURSE_ID / "feedback").glob("*"))
-    seen["faulted"] = _serve(root, ex, COURSEKIT_SERVE_FAULT="after_grading")
+    (work / "dask").mkdir()
+    with dask_cluster(2, work / "dask") as (address, _, client):
+        seen["faulted"] = _serve(root, ex, ("--scheduler", address),
+                                 COURSEKIT_SERVE_FAULT="after_grading")
+        seen["cluster_workers"] = set(client.scheduler_info()["workers"])
     seen["after_fault"] = _statuses(root)
     seen["mtimes_after_fault"] = _mtimes(root)
     seen["restarted"] = _serve(root, ex)
@@ -130,6 +139,15 @@ def term(tmp_path_factory):
     seen["served_after_limit"] = _by_student(root)
     seen["feedback_after_limit"] = {
         s: exchange.fetch_feedback(ex, homes[s], COURSE_ID, ASSIGNMENT, s) for s in homes}
+    hour_ago = time.strftime("%Y-%m-%d %H:%M:%S UTC", time.gmtime(time.time() - 3600))
+    commands.run_nbgrader(root, "db", "assignment", "add", ASSIGNMENT, f"--duedate={hour_ago}")
+    exchange.submit(ex, homes["bob"], COURSE_ID, ASSIGNMENT, "bob")
+    seen["mtimes_before_late"] = _mtimes(root)
+    seen["after_due"] = _serve(root, ex)
+    seen["mtimes_after_late"] = _mtimes(root)
+    seen["served_after_due"] = _by_student(root)
+    seen["feedback_after_due"] = exchange.fetch_feedback(ex, homes["bob"], COURSE_ID, ASSIGNMENT,
+                                                         "bob")
     seen["report"] = subprocess.run([sys.executable, "-m", "coursekit", "report", ASSIGNMENT],
                                     cwd=root, env=_env(), capture_output=True, text=True,
                                     timeout=300)
@@ -147,6 +165,9 @@ def test_does_a_kill_mid_grading_leave_every_submission_recorded_and_nothing_rel
 def test_does_a_restart_after_the_grader_recorded_grade_nothing_twice(term):
     root, ex, seen = term
     assert seen["faulted"].returncode == 3, seen["faulted"].stderr[-3000:]
+    graded_by = {e["worker"] for s, e in StatusFile(root, ASSIGNMENT).read().items()
+                 if s in ("alice", "bob")}
+    assert graded_by and graded_by <= seen["cluster_workers"]  # on the cluster's workers
     assert sorted(seen["after_fault"].values()) == ["grading"] * 3 + ["superseded"]
     assert seen["restarted"].returncode == 0, seen["restarted"].stderr[-3000:]
     assert seen["mtimes_after_restart"] == seen["mtimes_after_fault"]  # nothing regraded
@@ -194,6 +215,16 @@ def test_does_a_submission_over_the_limit_get_a_date_instead_of_a_grade(term):
     assert [(e["status"], e["verdict"]) for e in carol] == [("released", "failed")] * 2
 
 
+def test_is_a_submission_after_the_due_date_kept_and_not_graded(term):
+    root, ex, seen = term
+    assert seen["after_due"].returncode == 0, seen["after_due"].stderr[-3000:]
+    last = seen["served_after_due"]["bob"][-1]
+    assert last["status"] == "late" and last["late_s"] > 3500
+    assert seen["mtimes_after_late"] == seen["mtimes_before_late"]  # nothing graded
+    page = seen["feedback_after_due"][last["timestamp"]][0].read_text()
+    assert "after the due date" in page and "not graded now" in page
+
+
 def test_does_the_service_log_each_submission_and_report_list_them(term):
     root, ex, seen = term
     log = (root / "coursekit_status" / f"{ASSIGNMENT}.serve.log").read_text()
@@ -205,8 +236,9 @@ def test_does_the_service_log_each_submission_and_report_list_them(term):
     status = json.loads((root / "coursekit_status" / f"{ASSIGNMENT}.serve-status.json")
                         .read_text())
     assert status["queue"] == 0 and status["counts"]["over_limit"] == 1
+    assert status["counts"]["late"] == 1
     assert seen["report"].returncode == 0, seen["report"].stderr
     rows = read_served(root, ASSIGNMENT)
-    assert "served on submit (6 submissions" in seen["report"].stdout and len(rows) == 6
+    assert "served on submit (7 submissions" in seen["report"].stdout and len(rows) == 7
     report = json.loads((root / "reports" / ASSIGNMENT / "report.json").read_text())
     assert [r["status"] for r in report["served"]] == [r["status"] for r in rows]

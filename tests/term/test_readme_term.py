@@ -5,7 +5,8 @@ One student, answering as the sample ``correct_compact``, in a home folder of th
 ``~/.jupyter/nbgrader_config.py`` is the student bundle's plus the course id and the exchange,
 as the README says. The instructor works in a scratch copy of the course whose config names
 the same exchange. Every command below is run as written in the README (found there
-verbatim); only ``--student`` is added where one account plays the student.
+verbatim); only ``--student`` is added where one account plays the student (and the
+instructor's config says so: ``c.ExchangeCollect.check_owner = False``).
 """
 import os
 import shlex
@@ -24,7 +25,7 @@ from coursekit.term.exchange import course_id
 STUDENT = "alice"
 INSTRUCTOR_FIRST = ["coursekit release", "nbgrader release_assignment two_layer_net"]
 STUDENT_WORK = ["nbgrader fetch_assignment two_layer_net", "nbgrader submit two_layer_net"]
-INSTRUCTOR_GRADING = ["nbgrader collect two_layer_net", "coursekit autograde two_layer_net",
+INSTRUCTOR_GRADING = ["coursekit collect two_layer_net", "coursekit autograde two_layer_net",
                       "coursekit feedback two_layer_net",
                       "nbgrader release_feedback two_layer_net"]
 STUDENT_FEEDBACK = ["nbgrader fetch_feedback two_layer_net"]
@@ -59,6 +60,7 @@ def test_does_the_readmes_term_take_a_submission_round_trip_to_its_feedback(tmp_
     scratch = course.copy_course(ROOT, tmp_path / "course")
     with open(scratch / "nbgrader_config.py", "a") as config:
         config.write(setting)
+        config.write("c.ExchangeCollect.check_owner = False\n")  # one account plays alice
     instructor = tmp_path / "instructor"  # the instructor's own HOME
     home = tmp_path / "homes" / STUDENT
     (home / ".jupyter").mkdir(parents=True)
