@@ -1,14 +1,18 @@
 """The gradebook on a real PostgreSQL server (``c.CourseDirectory.db_url``), written at once by
-``coursekit serve`` and a ``coursekit autograde`` batch.
+``coursekit serve``, a ``coursekit autograde`` batch and formgrader (a real JupyterLab with
+nbgrader's formgrader, driven through its REST API as its pages drive it).
 
 The server is started by the test (``tests/postgres.py``: Debian's ``postgresql``, ``initdb`` in a
 temporary folder, a free port on 127.0.0.1); without it the tests are skipped loudly.
 """
+import http.cookiejar
 import json
 import os
 import shlex
 import subprocess
 import sys
+import threading
+import urllib.request
 
 import pytest
 
@@ -19,6 +23,7 @@ from coursekit.course.status import StatusFile
 from coursekit.serve.status import read_served
 from coursekit.term import exchange, samples
 from coursekit.term.demo import compare_with_expected, release
+from browser import jupyter_lab
 from postgres import _free_port, create_database, pg_bin, postgres_server, require_postgres
 
 BATCH = ("correct_compact", "blank")            # written into submitted/, graded by a batch
@@ -130,8 +135,46 @@ def _env():
     return dict(env, COURSEKIT_CELL_TIMEOUT="60")
 
 
+class Formgrader:
+    """nbgrader's formgrader in a running JupyterLab, called as its pages call it (the
+    ``_xsrf`` cookie echoed in ``X-XSRFToken``)."""
+
+    def __init__(self, url):
+        self.url = url
+        jar = http.cookiejar.CookieJar()
+        self.opener = urllib.request.build_opener(urllib.request.HTTPCookieProcessor(jar))
+        self.opener.open(url + "/formgrader", timeout=60).read()
+        self.xsrf = next(c.value for c in jar if c.name == "_xsrf")
+
+    def call(self, path, method="GET", body=None):
+        request = urllib.request.Request(
+            self.url + "/formgrader/api/" + path, method=method,
+            data=None if body is None else json.dumps(body).encode(),
+            headers={"X-XSRFToken": self.xsrf, "Content-Type": "application/json"})
+        with self.opener.open(request, timeout=60) as response:
+            return json.loads(response.read())
+
+
+def _edit_roster(formgrader, students, stop, done):
+    """What an instructor does in formgrader while grading runs: add and rename students (the
+    graded ones among them) and look at the submissions, until ``stop``; every answer in
+    ``done`` (an exception too)."""
+    rounds = 0
+    while not stop.is_set() or rounds < 2:
+        rounds += 1
+        for student in students:
+            try:
+                got = formgrader.call(f"student/{student}", "PUT",
+                                      {"first_name": f"First{rounds}", "last_name": student,
+                                       "email": f"{student}@example.org"})
+                formgrader.call(f"submissions/{ASSIGNMENT}")
+                done.append((student, rounds, got["first_name"]))
+            except Exception as err:  # noqa: BLE001 - every failure is asserted on
+                done.append((student, rounds, err))
+
+
 @pytest.mark.slow
-def test_do_a_batch_and_the_service_writing_at_once_lose_nothing(tmp_path, server):
+def test_do_a_batch_the_service_and_formgrader_writing_at_once_lose_nothing(tmp_path, server):
     root, url = _pg_course(tmp_path, server, "concurrent")
     ex = tmp_path / "exchange"
     ex.mkdir()
@@ -144,14 +187,34 @@ def test_do_a_batch_and_the_service_writing_at_once_lose_nothing(tmp_path, serve
         samples.answer_in(exchange.fetch(ex, home, "nn-course", ASSIGNMENT), SAMPLES, name)
         exchange.submit(ex, home, "nn-course", ASSIGNMENT, name)
     coursekit = [sys.executable, "-m", "coursekit"]
-    batch = subprocess.Popen(
-        coursekit + ["autograde", ASSIGNMENT, "--workers", "1", "--quiet"]
-        + [a for name in BATCH for a in ("--student", name)],
-        cwd=root, env=_env(), stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
-    served = subprocess.run(coursekit + ["serve", ASSIGNMENT, "--once", "--workers", "1",
-                                         f"--Exchange.root={ex}"],
-                            cwd=root, env=_env(), capture_output=True, text=True, timeout=600)
-    batch_log = batch.communicate(timeout=600)[0]
+    roster = [f"roster-{i}" for i in range(8)] + list(BATCH + SERVED)
+    stop, done = threading.Event(), []
+    with jupyter_lab(root, tmp_path / "lab", {}) as lab:
+        formgrader = Formgrader(lab)
+        editor = threading.Thread(target=_edit_roster, args=(formgrader, roster, stop, done))
+        editor.start()
+        try:
+            batch = subprocess.Popen(
+                coursekit + ["autograde", ASSIGNMENT, "--workers", "1", "--quiet"]
+                + [a for name in BATCH for a in ("--student", name)],
+                cwd=root, env=_env(), stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                text=True)
+            served = subprocess.run(
+                coursekit + ["serve", ASSIGNMENT, "--once", "--workers", "1",
+                             f"--Exchange.root={ex}",
+                             "--ExchangeCollect.check_owner=False"],  # one account for all
+                cwd=root, env=_env(), capture_output=True, text=True, timeout=600)
+            batch_log = batch.communicate(timeout=600)[0]
+        finally:
+            stop.set()
+            editor.join(timeout=300)
+        final = {s["id"]: s for s in formgrader.call("students")}
+    failures = [d for d in done if not isinstance(d[2], str)]
+    assert not failures, failures[:3]  # formgrader never refused a write
+    last = max(r for _, r, _ in done)
+    assert last >= 2 and len(done) == last * len(roster)
+    assert {s: (final[s]["first_name"], final[s]["email"]) for s in roster} == {
+        s: (f"First{last}", f"{s}@example.org") for s in roster}  # every last edit kept
     assert batch.returncode == 0, batch_log[-3000:]
     assert served.returncode == 0, served.stderr[-3000:]
 
