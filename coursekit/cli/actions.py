@@ -88,6 +88,20 @@ def _check_cluster(args):
                          "not both")
 
 
+def _refuse_sqlite_beside_service(course, assignment):
+    """A batch must not write an SQLite gradebook while ``coursekit serve`` writes it (one
+    writer at a time: "database is locked", a grade lost); a PostgreSQL one is fine."""
+    from coursekit.course.gradebook import sqlite_path
+    from coursekit.serve.state import holder
+
+    pid = holder(course.root, assignment)
+    if pid is not None and sqlite_path(course.gradebook_url) is not None:
+        raise UsageError(f"coursekit serve (pid {pid}) is grading {assignment} into the same "
+                         f"SQLite gradebook: stop it first (at the deadline: README, 'At the "
+                         f"deadline, stop the service'), or point c.CourseDirectory.db_url at "
+                         f"PostgreSQL to grade with both at once")
+
+
 def cmd_autograde(args):
     assignment = _assignment(args.root, args.assignment)
     _check_cluster(args)
@@ -99,6 +113,7 @@ def cmd_autograde(args):
     from coursekit.parallel import BatchOptions, autograde_batch
 
     course = Course(args.root)
+    _refuse_sqlite_beside_service(course, assignment)
     overrides = {key: getattr(args, key) for key in SANDBOX_OPTIONS}
     overrides["enabled"] = False if args.no_sandbox else (True if args.require_sandbox else None)
     try:

@@ -141,3 +141,16 @@ def test_does_serve_status_say_whether_a_service_runs_now(scratch):
         proc.wait()
     status = json.loads(_serve(root, "--status").stdout)
     assert (status["running"], status["running_pid"]) == (False, None)
+
+
+def test_does_a_batch_refuse_an_sqlite_gradebook_a_running_service_writes(scratch):
+    root, _ = scratch
+    proc = _hold_lock(root)  # a running service's lock
+    try:
+        batch = subprocess.run([sys.executable, "-m", "coursekit", "autograde", ASSIGNMENT],
+                               cwd=root, capture_output=True, text=True, timeout=300)
+    finally:
+        proc.kill()
+        proc.wait()
+    assert batch.returncode == 2, batch.stderr
+    assert f"coursekit serve (pid {proc.pid})" in batch.stderr and "PostgreSQL" in batch.stderr
