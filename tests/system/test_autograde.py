@@ -193,3 +193,46 @@ def test_does_the_report_list_each_submissions_status_reason_and_notes(graded_sa
     assert any("'ir'" in note for note in rows["broken_other_kernel"]["notes"])
     assert rows["missing_N"]["notes"] == []
     assert "graded with &#x27;python3&#x27;" in render_html(report, b"")
+
+
+def test_does_a_failed_regrade_remove_the_grades_of_an_older_submission(graded_samples, tmp_path):
+    """A student's newer submission fails (a misnamed notebook): the grade, graded notebook and
+    feedback of their older, graded one must not pass for it (export, feedback, release)."""
+    import shutil
+    import time
+    from pathlib import Path
+
+    from nbgrader.api import Gradebook, MissingEntry
+
+    from coursekit.course.course import Course
+    from coursekit.engine.job import GradingSettings
+    from coursekit.parallel import BatchOptions, autograde_batch
+    from coursekit.results import feedback
+
+    _, graded = graded_samples
+    student = "correct_compact"
+    keep = (student, "blank")  # other samples' folders can be a thousand levels deep
+
+    def others(folder, names):
+        per_student = Path(folder).parent == graded and Path(folder).name in (
+            "submitted", "autograded", "feedback")
+        return [n for n in names if n not in keep] if per_student else []
+
+    root = Path(shutil.copytree(graded, tmp_path / "course", symlinks=True, ignore=others))
+    feedback.generate_feedback(root, ASSIGNMENT, students=[student])
+    assert (root / "feedback" / student / ASSIGNMENT).is_dir()
+    folder = Course(root).submitted(student, ASSIGNMENT)
+    (folder / f"{ASSIGNMENT}.ipynb").rename(folder / "renamed.ipynb")
+    (folder / "timestamp.txt").write_text(time.strftime("%Y-%m-%d %H:%M:%S.000000 UTC",
+                                                        time.gmtime()))
+    run = autograde_batch(Course(root), ASSIGNMENT,
+                          BatchOptions(workers=1, students=(student,), force=True,
+                                       progress=False), GradingSettings())
+    assert run[student]["status"] == "failed"
+    assert any("older submission were removed" in n for n in run[student]["notes"])
+    assert not Course(root).autograded(student, ASSIGNMENT).exists()
+    assert not (root / "feedback" / student / ASSIGNMENT).exists()
+    with Gradebook(Course(root).gradebook_url) as gb:
+        with pytest.raises(MissingEntry):
+            gb.find_submission(ASSIGNMENT, student)
+        assert gb.find_submission(ASSIGNMENT, "blank")  # the others stay
