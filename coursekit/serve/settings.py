@@ -220,7 +220,9 @@ def serve_settings(config):
     from nbgrader.exchange.default import Exchange
 
     serve = serve_config(config)  # the settings first, then the folders they name
-    course_id = config.CourseDirectory.get("course_id", "")
+    from nbgrader.coursedir import CourseDirectory
+
+    course_id = CourseDirectory(config=config).course_id  # a command-line value as a str
     if not course_id:
         raise ValueError("no course id: set c.CourseDirectory.course_id in nbgrader_config.py "
                          "or pass --CourseDirectory.course_id=ID")
@@ -230,6 +232,12 @@ def serve_settings(config):
                                 f"the course's nbgrader_config.py (or pass --Exchange.root=DIR) "
                                 f"to the folder the students' Jupyter uses, and create it "
                                 f"(README, 'A term on JupyterHub')")
+    if not (root / course_id).is_dir():
+        there = sorted(p.name for p in root.iterdir() if p.is_dir()) if root.is_dir() else []
+        raise FileNotFoundError(f"the exchange {root} has no course {course_id!r} (courses "
+                                f"there: {', '.join(there) or 'none'}): correct "
+                                f"c.CourseDirectory.course_id, or release the assignment first "
+                                f"(nbgrader release_assignment makes the course's folders)")
     from nbgrader.coursedir import CourseDirectory
     from nbgrader.exchange.default import ExchangeCollect
 

@@ -1,6 +1,12 @@
 """``c.Serve.*`` and nbgrader's settings for the service (``coursekit.serve.settings``)."""
 import pytest
 
+
+@pytest.fixture(autouse=True)
+def exchange_course(tmp_path):
+    """``tmp_path`` is the exchange, with the course's folder in it (as a release makes it)."""
+    (tmp_path / "nn-course").mkdir()
+
 from conftest import ROOT
 from coursekit import course
 from coursekit.course.course import Course
@@ -128,3 +134,10 @@ def test_is_docs_settings_md_what_the_generator_makes_with_every_serve_setting()
 def test_are_nbgraders_switches_read_as_its_traits_read_them(tmp_path, argv, expected):
     settings = serve_settings(course_config(Course(ROOT), [f"--Exchange.root={tmp_path}", *argv]))
     assert (settings.groupshared, settings.check_owner) == expected  # "False" is not True
+
+
+def test_does_a_misspelt_course_id_name_the_courses_in_the_exchange(tmp_path):
+    with pytest.raises(FileNotFoundError, match=r"no course 'nn-corse' \(courses there: "
+                                                r"nn-course\)"):
+        serve_settings(course_config(Course(ROOT), [f"--Exchange.root={tmp_path}",
+                                                    "--CourseDirectory.course_id=nn-corse"]))

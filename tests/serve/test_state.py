@@ -77,7 +77,7 @@ def scratch(tmp_path):
     """A course copy whose exchange (empty) is set in its config, as the README says."""
     root = course.copy_course(ROOT, tmp_path / "course")
     exchange = tmp_path / "exchange"
-    exchange.mkdir()
+    (exchange / "nn-course").mkdir(parents=True)  # as a release makes it
     return root, exchange
 
 
