@@ -122,13 +122,16 @@ def _connect(workers, scheduler):
 
 def _local_servers(options, settings):
     """A local cluster's fork servers (one per profile, importing while the workers start); no
-    kernel server where kernels start in bwrap (they cannot be forked)."""
-    from coursekit.isolation import forkserver
+    kernel server where sandboxed kernels start cold in bwrap (``Sandbox.warm_start`` off, or
+    not root)."""
+    from coursekit.isolation import confine, forkserver
     from coursekit.isolation.sandbox import check
 
     if options.scheduler is not None or not hasattr(os, "fork"):
         return {}, settings
-    warm = settings.warm and (settings.sandbox.enabled is False or not check()[0])
+    unsandboxed = settings.sandbox.enabled is False or not check()[0]
+    confined = settings.sandbox.warm_start and confine.usable()[0]  # warm_sandbox's forks
+    warm = settings.warm and (unsandboxed or confined)
     n = options.workers or os.cpu_count() or 1
     threads = {var: str(max(1, (os.cpu_count() or 1) // n)) for var in THREAD_VARS}
     servers = {profile: forkserver.start(profile, threads) for profile, wanted

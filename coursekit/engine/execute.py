@@ -1,7 +1,8 @@
 """The preflight and execute stages: the grading job runs nbgrader on the submission.
 
-:func:`execute` readies the private course's kernels (the sandbox's kernelspec, or warm forks
-of a process that imported torch where kernels run outside bwrap) and runs the grading job
+:func:`execute` readies the private course's kernels (forks of a process that imported torch:
+confined as bwrap would confine them in the sandbox, ``coursekit.isolation.warm_sandbox``, with
+bwrap's cold start as the fallback; plain forks outside it; or cold starts) and runs the grading job
 (``coursekit.engine.gradejob``: preflight, then nbgrader's own ``autograde`` command line with
 ``--HiddenTestsOutside.enabled=True``, so the kernel runs placeholders where the hidden tests
 were). Its :class:`KernelRun` holds preflight's verdict, nbgrader's exit, the scores the
@@ -32,7 +33,7 @@ class KernelRun:
     submission: dict     # {"in_gradebook", "timestamp", "notebooks"} of the private gradebook
     timed_out: bool
     log: str
-    kernels: str         # "warm" or "cold"
+    kernels: str         # "warm" (forks of the kernel server, confined in the sandbox) or "cold"
     runtime: str = None  # the sandboxed kernel's runtime folder: "tmpfs" or why it is on disk
 
 
@@ -111,16 +112,20 @@ def execute(course, job, env, sandboxed, timeout=None, group=None, cells_until=N
         cells_until: Unix time after which the kernel starts no cell and stops the one it
             runs (``RecoveringExecute.deadline``): nbgrader then grades what ran.
     """
-    from coursekit.isolation import sandbox, warm_kernel
+    from coursekit.isolation import confine, sandbox, warm_kernel
 
     settings = job.settings
-    kernel_env, kernel_args = sandbox.prepare_task(course, job.assignment, job.student,
-                                                   settings.sandbox, sandboxed, group)
-    env = dict(env, **kernel_env)
-    warm = settings.warm and warm_kernel.can_start_warm(course, env)  # a kernel in bwrap: cold
+    # a kernel outside bwrap: a fork of the kernel server; one in the sandbox: a fork that
+    # confines itself as bwrap would (Sandbox.warm_start, root only), bwrap its fallback
+    confined = sandboxed and settings.warm and settings.sandbox.warm_start and confine.usable()[0]
+    warm = settings.warm and (confined or not sandboxed)
     wanted = [p for p, on in (("nbgrader", settings.lean), ("kernel", warm)) if on]
     servers = _servers(job.placement, env, wanted) if hasattr(os, "fork") else {}
-    if "kernel" in servers:
+    kernel_env, kernel_args = sandbox.prepare_task(
+        course, job.assignment, job.student, settings.sandbox, sandboxed, group,
+        server=servers.get("kernel") if confined else None)
+    env = dict(env, **kernel_env)
+    if "kernel" in servers and not sandboxed and warm_kernel.can_start_warm(course, env):
         env.update(warm_kernel.prepare_task(course, env, servers["kernel"]))
     # nbgrader runs the ``alembic`` and ``jupyter`` of its environment: its bin folder first
     env = dict(os.environ, **env, COURSEKIT_ROOT=str(course), PATH=os.pathsep.join(

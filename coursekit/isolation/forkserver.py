@@ -12,7 +12,9 @@ Protocol (AF_UNIX SOCK_SEQPACKET, one message each way per step): the client sen
 replies ``{"pid": N}``, and ``{"exit": code}`` when that fork ends (or ``{"error": ...}`` for a
 request it refuses). A job runs ``JOBS[kind]`` (``module:function``) with ``(conn, request,
 fds)``, in its own session (process group = pid), and never returns; when its client's
-connection closes (the client died) the job's process group is killed. A server accepts only the
+connection closes (the client died) the job's process group is killed (a thread of the job
+watches; the sandboxed kinds, which must stay single-threaded to enter namespaces, watch
+themselves: ``coursekit.isolation.warm_sandbox``). A server accepts only the
 kinds of its profile. It stops, and kills its jobs, when its standard input closes (the
 process that started it is gone).
 
@@ -37,9 +39,17 @@ PROFILES = {
     "nbgrader": (("coursekit.engine.gradejob", "nbgrader.apps.nbgraderapp", "nbgrader.converters",
                   "nbconvert", "nbclient", "jupyter_client", "sqlalchemy", "nbgrader.api"),
                  ("grade",)),
-    "kernel": (("coursekit.isolation.warm_kernel", "numpy", "torch", "ipykernel.kernelapp"), ("kernel",)),
+    "kernel": (("coursekit.isolation.warm_kernel", "numpy", "torch", "ipykernel.kernelapp",
+                "coursekit.isolation.warm_sandbox", "coursekit.isolation.kernel",
+                "coursekit.isolation.child", "coursekit.isolation.watch"),
+               ("kernel", "sandboxed_kernel", "sandboxed_child")),
 }
-JOBS = {"grade": "coursekit.engine.gradejob:job", "kernel": "coursekit.isolation.warm_kernel:job"}
+JOBS = {"grade": "coursekit.engine.gradejob:job", "kernel": "coursekit.isolation.warm_kernel:job",
+        "sandboxed_kernel": "coursekit.isolation.warm_sandbox:job",
+        "sandboxed_child": "coursekit.isolation.warm_sandbox:job"}
+# jobs that watch their client themselves: they must stay single-threaded (setns, unshare)
+SELF_WATCHED = frozenset({"sandboxed_kernel", "sandboxed_child"})
+MAX_FDS = 4  # a job's file descriptors: standard streams, a mount namespace
 MAX_MESSAGE = 1 << 20
 
 
@@ -79,7 +89,7 @@ def serve(path, profile):
 def _accept(listener, children, kinds):
     conn, _ = listener.accept()
     try:
-        message, fds, _, _ = socket.recv_fds(conn, MAX_MESSAGE, 3)
+        message, fds, _, _ = socket.recv_fds(conn, MAX_MESSAGE, MAX_FDS)
         request = json.loads(message)
         if request.get("kind") not in kinds:
             raise ValueError(f"refused: this server runs {kinds}, not {request.get('kind')!r}")
@@ -106,7 +116,8 @@ def _job(conn, request, fds):
         for signum in (signal.SIGTERM, signal.SIGHUP, signal.SIGQUIT, signal.SIGCHLD):
             signal.signal(signum, signal.SIG_DFL)
         signal.signal(signal.SIGINT, signal.default_int_handler)
-        _watch(conn)
+        if request["kind"] not in SELF_WATCHED:
+            _watch(conn)
         module, _, function = JOBS[request["kind"]].partition(":")
         getattr(importlib.import_module(module), function)(conn, request, fds)
         code = 0

@@ -42,7 +42,8 @@ import sysconfig
 import threading
 from pathlib import Path
 
-__all__ = ["check", "prepare_task", "bwrap_command", "child_command", "kernel_uid", "WORK"]
+__all__ = ["check", "prepare_task", "view", "bwrap_command", "child_command", "kernel_uid",
+           "WORK"]
 
 WORK = "/tmp/coursekit-work"   # the kernel's working directory inside the sandbox
 RUNTIME_BYTES = 1 << 20        # the runtime folder's tmpfs: a connection file and sockets
@@ -107,35 +108,32 @@ def _python_paths():
     return sorted(p for p in resolved if not any(q != p and q in p.parents for q in resolved))
 
 
-def bwrap_command(*, readable, writable, work_source, scratch_size, gpu=True,
-                  as_root=None, connection_file=True):
-    """The ``bwrap`` arguments (up to ``--``) for a kernel that sees only what it needs.
+def view(*, readable, writable, work_source, scratch_size, gpu=True, connection_file=True):
+    """What a sandboxed kernel or child sees, as operations in order (bwrap's, one each).
+
+    ``["proc", "/proc"]``, ``["dev", "/dev"]``, ``["tmpfs", path, bytes, mode]``,
+    ``["dir", path, mode]``, ``["symlink", target, path]``, ``["ro-bind", source, path]``,
+    ``["bind", source, path]``, ``["dev-bind", source, path]``. :func:`bwrap_command` turns
+    them into bwrap's arguments; ``coursekit.isolation.confine.build_root`` makes them itself
+    in a fork (warm sandboxed kernels): one list, so the two views cannot differ.
 
     Args:
         readable: folders/files bound read-only at their own paths (besides the system).
         writable: folders bound read-write at their own paths (the runtime folder).
         work_source: the submission folder, bound read-only at ``<WORK>-src`` (the launcher
             copies it into the scratch tmpfs).
+        scratch_size: bytes of the private tmpfs at /tmp (and of /dev/shm).
         gpu: bind the NVIDIA/ROCm device files and /sys when they exist.
-        scratch_size: bytes of the private tmpfs at /tmp.
-        as_root: bwrap runs as root (default: this process's euid is 0); only root may keep
-            the capabilities the launcher needs to hand the kernel a uid of its own.
+        connection_file: bind ``{connection_file}`` (jupyter_client fills in its path).
     """
-    as_root = os.geteuid() == 0 if as_root is None else as_root
-    # as root: no user namespace (it would map uid 0 only, and the kernel needs a uid of its own)
-    unshare = ["--unshare-ipc", "--unshare-pid", "--unshare-net", "--unshare-uts",
-               "--unshare-cgroup-try"] if as_root else ["--unshare-all"]
-    args = ["bwrap", *unshare, "--die-with-parent", "--new-session",
-            "--proc", "/proc", "--dev", "/dev",
-            "--perms", "1777", "--size", str(scratch_size), "--tmpfs", "/tmp",
-            # POSIX shared memory and semaphores (joblib, torch's DataLoader): a capped tmpfs
-            "--perms", "1777", "--size", str(scratch_size), "--tmpfs", "/dev/shm"]
-    if as_root:  # the launcher copies the submission into /tmp, hands it to the kernel's uid
-        args += ["--cap-add", "CAP_CHOWN", "--cap-add", "CAP_SETUID", "--cap-add", "CAP_SETGID"]
+    ops = [["proc", "/proc"], ["dev", "/dev"],
+           ["tmpfs", "/tmp", int(scratch_size), 0o1777],
+           # POSIX shared memory and semaphores (joblib, torch's DataLoader): a capped tmpfs
+           ["tmpfs", "/dev/shm", int(scratch_size), 0o1777]]
     for system in ("/usr", "/bin", "/sbin", "/lib", "/lib32", "/lib64", "/etc"):
         if os.path.exists(system):
-            args += ["--ro-bind", system, system] if not os.path.islink(system) else \
-                ["--symlink", os.readlink(system), system]
+            ops.append(["ro-bind", system, system] if not os.path.islink(system) else
+                       ["symlink", os.readlink(system), system])
     # bwrap makes missing parent folders with the host's modes (e.g. /root is 0700), which
     # would shut the kernel's uid out of a Python installed under /root: make them 0755
     made = {"/", "/tmp"}
@@ -143,26 +141,64 @@ def bwrap_command(*, readable, writable, work_source, scratch_size, gpu=True,
         for parent in reversed(Path(path).parents):
             if str(parent) not in made:
                 made.add(str(parent))
-                args += ["--perms", "0755", "--dir", str(parent)]
-    for path in readable:
-        args += ["--ro-bind", str(path), str(path)]
-    for path in writable:
-        args += ["--bind", str(path), str(path)]
-    args += ["--ro-bind", str(work_source), WORK + "-src"]
+                ops.append(["dir", str(parent), 0o755])
+    ops += [["ro-bind", str(path), str(path)] for path in readable]
+    ops += [["bind", str(path), str(path)] for path in writable]
+    ops.append(["ro-bind", str(work_source), WORK + "-src"])
     if connection_file:  # jupyter_client fills in its path (nbclient writes it to /tmp)
-        args += ["--ro-bind", "{connection_file}", "{connection_file}"]
+        ops.append(["ro-bind", "{connection_file}", "{connection_file}"])
     if gpu:
         for dev in sorted(Path("/dev").glob("nvidia*")) + [Path("/dev/kfd"), Path("/dev/dri")]:
             if dev.exists():
-                args += ["--dev-bind", str(dev), str(dev)]
+                ops.append(["dev-bind", str(dev), str(dev)])
         if any(Path("/dev").glob("nvidia*")):
-            args += ["--ro-bind", "/sys", "/sys"]
+            ops.append(["ro-bind", "/sys", "/sys"])
             if Path("/proc/driver/nvidia").exists():
-                args += ["--ro-bind", "/proc/driver/nvidia", "/proc/driver/nvidia"]
-    return args + ["--chdir", "/tmp", "--"]
+                ops.append(["ro-bind", "/proc/driver/nvidia", "/proc/driver/nvidia"])
+    return ops
 
 
-def prepare_task(course, assignment_id, student_id, limits, sandboxed, group=None):
+def _bwrap_args(ops):
+    args = []
+    for kind, *rest in ops:
+        if kind in ("proc", "dev"):
+            args += [f"--{kind}", rest[0]]
+        elif kind == "tmpfs":
+            path, size, mode = rest
+            args += ["--perms", f"{mode:04o}", "--size", str(size), "--tmpfs", path]
+        elif kind == "dir":
+            path, mode = rest
+            args += ["--perms", f"{mode:04o}", "--dir", path]
+        else:  # symlink, ro-bind, bind, dev-bind: two arguments each
+            args += [f"--{kind}", *rest]
+    return args
+
+
+def bwrap_command(*, readable, writable, work_source, scratch_size, gpu=True,
+                  as_root=None, connection_file=True):
+    """The ``bwrap`` arguments (up to ``--``) for a kernel that sees only what it needs
+    (:func:`view`, whose arguments these are).
+
+    Args:
+        as_root: bwrap runs as root (default: this process's euid is 0); only root may keep
+            the capabilities the launcher needs to hand the kernel a uid of its own.
+    """
+    as_root = os.geteuid() == 0 if as_root is None else as_root
+    # as root: no user namespace (it would map uid 0 only, and the kernel needs a uid of its own)
+    unshare = ["--unshare-ipc", "--unshare-pid", "--unshare-net", "--unshare-uts",
+               "--unshare-cgroup-try"] if as_root else ["--unshare-all"]
+    ops = view(readable=readable, writable=writable, work_source=work_source,
+               scratch_size=scratch_size, gpu=gpu, connection_file=connection_file)
+    caps = ["--cap-add", "CAP_CHOWN", "--cap-add", "CAP_SETUID", "--cap-add", "CAP_SETGID"] \
+        if as_root else []  # the launcher copies the submission, hands it to the kernel's uid
+    return ["bwrap", *unshare, "--die-with-parent", "--new-session", *_bwrap_args(ops[:4]),
+            *caps, *_bwrap_args(ops[4:]), "--chdir", "/tmp", "--"]
+
+
+SERVER_RECORD = "fork-server"  # <course>/.sandbox/<this>: the kernel fork server of the task
+
+
+def prepare_task(course, assignment_id, student_id, limits, sandboxed, group=None, server=None):
     """Make the task course start its kernels in the sandbox.
 
     Writes ``<course>/.sandbox/jupyter/kernels/python3/kernel.json`` (the launcher
@@ -176,6 +212,10 @@ def prepare_task(course, assignment_id, student_id, limits, sandboxed, group=Non
         sandboxed: use bwrap (``check()[0]``); False applies the resource limits only.
         group: the submission's :class:`~coursekit.isolation.cgroup.Group`, or None: every
             kernel (and its restarts) joins it before it runs.
+        server: socket path of the host's ``kernel`` fork server: sandboxed kernels (and the
+            verification child, :func:`child_command`) start as confined forks of it
+            (``coursekit.isolation.warm_sandbox``), bwrap's command their fallback; None:
+            bwrap starts them cold.
 
     Returns:
         (environment variables for the nbgrader run: ``JUPYTER_PATH``, ``JUPYTER_RUNTIME_DIR``;
@@ -194,15 +234,21 @@ def prepare_task(course, assignment_id, student_id, limits, sandboxed, group=Non
             # server outside it); bwrap is started in the group, with all it will start
             "cgroup": group.procs_files if group is not None and not sandboxed else None}
     launcher = [sys.executable, "-m", "coursekit.isolation.kernel", json.dumps(spec)]
+    argv = [*launcher, "-f", "{connection_file}"]
     if sandboxed:
         if uid is not None:
             os.chown(runtime, uid, uid)  # the kernel makes its sockets there
-        prefix = bwrap_command(readable=_python_paths(), writable=[runtime],
-                               work_source=work_source, scratch_size=limits.scratch_size)
-        launcher = prefix + launcher
-        if group is not None:
-            launcher = group.wrap(launcher)
-    kernel = {"argv": [*launcher, "-f", "{connection_file}"],
+        seen = dict(readable=_python_paths(), writable=[runtime], work_source=work_source,
+                    scratch_size=limits.scratch_size)
+        argv = bwrap_command(**seen) + argv
+        if server is not None:
+            from coursekit.isolation import warm_sandbox
+
+            (base / SERVER_RECORD).write_text(server)
+            argv = warm_sandbox.kernel_argv(server, view(**seen), json.dumps(spec), argv, group)
+        elif group is not None:
+            argv = group.wrap(argv)
+    kernel = {"argv": argv,
               "display_name": "Python 3 (coursekit sandbox)" if sandboxed else "Python 3",
               "language": "python", "metadata": {"debugger": False}}
     (spec_dir / "kernel.json").write_text(json.dumps(kernel, indent=1))
@@ -214,11 +260,19 @@ def child_command(course, assignment_id, student_id, limits, sandboxed, group=No
     """(argv, start request) of this task's verification child (``coursekit.isolation.child``):
     sandboxed like the kernel, seeing only the Python installation and a copy of the student's
     submitted folder, in the submission's cgroup ``group`` (if any); its limits and uid go in
-    its first request."""
+    its first request. A confined fork of the kernel fork server when :func:`prepare_task` was
+    given one (``Sandbox.warm_start``), with bwrap's command to fall back on."""
     start = {"limits": limits.as_dict(), "uid": kernel_uid(sandboxed)}
     argv = [sys.executable, "-m", "coursekit.isolation.child"]
-    if sandboxed:
-        work = Path(course) / "submitted" / student_id / assignment_id
-        argv = bwrap_command(readable=_python_paths(), writable=[], work_source=work,
-                             scratch_size=limits.scratch_size, connection_file=False) + argv
+    if not sandboxed:
+        return (group.wrap(argv) if group is not None else argv), start
+    seen = dict(readable=_python_paths(), writable=[],
+                work_source=Path(course) / "submitted" / student_id / assignment_id,
+                scratch_size=limits.scratch_size, connection_file=False)
+    argv = bwrap_command(**seen) + argv
+    record = Path(course) / ".sandbox" / SERVER_RECORD
+    if limits.warm_start and record.is_file():
+        from coursekit.isolation import warm_sandbox
+
+        return warm_sandbox.child_argv(record.read_text(), view(**seen), argv, group), start
     return (group.wrap(argv) if group is not None else argv), start

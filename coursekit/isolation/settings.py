@@ -10,7 +10,7 @@ sandbox's and those of ``coursekit serve`` (``c.Serve``, ``coursekit.serve.setti
 """
 from dataclasses import asdict, dataclass
 
-from traitlets import Enum, Integer, TraitError, Unicode, validate
+from traitlets import Bool, Enum, Integer, TraitError, Unicode, validate
 from traitlets.config import Configurable
 
 __all__ = ["Sandbox", "SandboxLimits", "sandbox_limits", "parse_size", "settings_table",
@@ -67,6 +67,13 @@ class Sandbox(Configurable):
         "Processes and threads of one submission as a whole (the cgroup's pids.max).")).tag(
         config=True)
 
+    warm_start = Bool(True, help=(
+        "Start each sandboxed kernel and verification process as a fork of the host's kernel "
+        "fork server (torch and ipykernel imported once), which confines itself with the same "
+        "view as bwrap before any student code runs (coursekit/isolation/warm_sandbox.py); "
+        "False: bwrap starts each one cold. Needs root; where a fork cannot be confined, "
+        "bwrap starts it cold.")).tag(config=True)
+
     @validate(*SIZES)
     def _valid_size(self, proposal):
         try:
@@ -95,6 +102,7 @@ class SandboxLimits:
     open_files: int = 1024
     submission_memory: int = 6 * 1024 ** 3
     submission_processes: int = 512
+    warm_start: bool = True
 
     def as_dict(self):
         return asdict(self)
