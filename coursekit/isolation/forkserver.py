@@ -7,10 +7,11 @@ So a host keeps one server per *profile* (``PROFILES``: what it imports), and ea
 submission's grading, one kernel) is a fork of it: a copy made new, so no state passes from one
 job to the next, and the server itself never runs a job's code.
 
-Protocol (AF_UNIX SOCK_SEQPACKET, one message each way per step): the client sends
-``{"kind", ...}`` (with file descriptors for a kernel's standard streams); the server forks,
-replies ``{"pid": N}``, and ``{"exit": code}`` when that fork ends (or ``{"error": ...}`` for a
-request it refuses). A job runs ``JOBS[kind]`` (``module:function``) with ``(conn, request,
+Protocol (AF_UNIX SOCK_SEQPACKET, one message each way per step): the client connects and
+sends ``{"kind", ...}`` (with file descriptors: a kernel's standard streams, a mount
+namespace); the server forks at once and the fork reads the request (the server never holds
+one) and replies ``{"pid": N}`` (or ``{"error": ...}`` for a request it refuses); the server
+sends ``{"exit": code}`` when that fork ends. A job runs ``JOBS[kind]`` (``module:function``) with ``(conn, request,
 fds)``, in its own session (process group = pid), and never returns; when its client's
 connection closes (the client died) the job's process group is killed (a thread of the job
 watches; the sandboxed kinds, which must stay single-threaded to enter namespaces, watch
@@ -87,32 +88,33 @@ def serve(path, profile):
 
 
 def _accept(listener, children, kinds):
+    """Fork for the next connection at once: the fork reads and checks the request, so the
+    server never holds a byte of any job's request (nothing of one job's environment, paths or
+    student id lingers in the memory the next job's fork copies)."""
     conn, _ = listener.accept()
-    try:
-        message, fds, _, _ = socket.recv_fds(conn, MAX_MESSAGE, MAX_FDS)
-        request = json.loads(message)
-        if request.get("kind") not in kinds:
-            raise ValueError(f"refused: this server runs {kinds}, not {request.get('kind')!r}")
-    except (OSError, ValueError) as err:
-        _send(conn, {"error": str(err)})
-        conn.close()
-        return
     pid = os.fork()
     if pid == 0:
         listener.close()
         for other in children.values():
             other.close()
-        _job(conn, request, fds)  # never returns
-    for fd in fds:
-        os.close(fd)
+        _job(conn, kinds)  # never returns
     children[pid] = conn
-    _send(conn, {"pid": pid})
 
 
-def _job(conn, request, fds):
+def _job(conn, kinds):
     code = 1
     try:
         os.setsid()  # a process group of its own: the client can signal or kill all of it
+        try:
+            message, fds, _, _ = socket.recv_fds(conn, MAX_MESSAGE, MAX_FDS)
+            request = json.loads(message)
+            if request.get("kind") not in kinds:
+                raise ValueError(f"refused: this server runs {kinds}, not "
+                                 f"{request.get('kind')!r}")
+        except (OSError, ValueError) as err:
+            _send(conn, {"error": str(err)})
+            raise SystemExit(2) from None
+        _send(conn, {"pid": os.getpid()})
         for signum in (signal.SIGTERM, signal.SIGHUP, signal.SIGQUIT, signal.SIGCHLD):
             signal.signal(signum, signal.SIG_DFL)
         signal.signal(signal.SIGINT, signal.default_int_handler)

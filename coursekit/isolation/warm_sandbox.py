@@ -224,9 +224,7 @@ def _until_ready(conn):
             return None, reply["error"]
         if "exit" in reply:
             return None, f"the fork ended with code {reply['exit']} before it was confined"
-        if reply.get("ready"):
-            if pid is None:  # the server sends the pid first on the same socket
-                pid = json.loads(conn.recv(MAX_MESSAGE) or b"{}").get("pid")
+        if reply.get("ready") and pid is not None:  # the fork sends its pid first
             return pid, None
 
 

@@ -306,3 +306,35 @@ def test_does_the_client_start_bwrap_when_the_server_is_gone(tmp_path):
         text = run(kc, "import os, sys; print('torch' in sys.modules, os.getcwd(), "
                        f"os.path.exists({str(course / 'gradebook.db')!r}))")[1]
     assert text.split() == ["False", sandbox.WORK, "False"]  # cold, and in bwrap
+
+
+def _memory_holds(pid, needle):
+    """Whether any writable private memory of process ``pid`` holds ``needle`` (as root)."""
+    with open(f"/proc/{pid}/maps") as maps, open(f"/proc/{pid}/mem", "rb", 0) as mem:
+        for line in maps:
+            fields = line.split()
+            if not fields[1].startswith("rw"):
+                continue
+            start, end = (int(x, 16) for x in fields[0].split("-"))
+            try:
+                mem.seek(start)
+                if needle in mem.read(end - start):
+                    return True
+            except (OSError, ValueError, OverflowError):
+                continue
+    return False
+
+
+def test_does_the_server_keep_nothing_of_a_request(server, tmp_path):
+    """The fork reads the request: no student id, path or environment of one job lingers in
+    the server, whose memory the next job's fork copies."""
+    course, work = _course(tmp_path)
+    marker = f"coursekit-request-marker-{os.getpid()}-{time.time_ns()}"
+    os.environ["COURSEKIT_TEST_MARKER"] = marker
+    try:
+        with kernel(course, work, server) as (_, kc, _):
+            assert run(kc, "import os; print(os.environ['COURSEKIT_TEST_MARKER'])")[1].strip() \
+                == marker  # the kernel got it, through its fork
+    finally:
+        del os.environ["COURSEKIT_TEST_MARKER"]
+    assert not _memory_holds(forkserver._STARTED["kernel"][0].pid, marker.encode())
