@@ -152,14 +152,16 @@ def _serve_logging(course_root, assignment):
 
     formatter = logging.Formatter("%(asctime)s %(message)s", "%Y-%m-%dT%H:%M:%SZ")
     formatter.converter = time.gmtime
-    log_file = Path(course_root) / "coursekit_status" / f"{assignment}.serve.log"
+    from coursekit.course.status import status_folder
+
+    log_file = status_folder(course_root) / f"{assignment}.serve.log"
     log_file.parent.mkdir(parents=True, exist_ok=True)
     logger = logging.getLogger("coursekit.serve")
     logger.setLevel(logging.INFO)
     for handler in list(logger.handlers):  # main() called again in one process: not twice
         logger.removeHandler(handler)
         handler.close()
-    for handler in (logging.StreamHandler(sys.stderr), logging.FileHandler(log_file)):
+    for handler in (logging.StreamHandler(sys.stderr), logging.FileHandler(log_file, errors="backslashreplace")):
         handler.setFormatter(formatter)
         logger.addHandler(handler)
     return log_file
@@ -224,13 +226,26 @@ def cmd_collect(args):
     except RuntimeError as err:
         print(f"coursekit collect: {err}", file=sys.stderr)
         return 1
-    collected = sorted(p.parent.name for p in course.root.glob(f"submitted/*/{assignment}"))
-    print(f"submitted/ holds {len(collected)} submissions of {assignment}")
+    def shown(text):  # a student-made name, printable whatever the terminal's encoding
+        return text.encode("ascii", "backslashreplace").decode()
+
+    held = sorted(p.parent.name for p in course.root.glob(f"submitted/*/{assignment}"))
+    print(f"submitted/ holds {len(held)} submissions of {assignment}; this collect took:")
+    for student, (name, late) in sorted(outcome["collected"].items()):
+        stamp = shown(name.rsplit("+", 3)[2])
+        lateness = f"  LATE by {late / 60:.0f} min" if late else ""
+        print(f"  {shown(student):24} {stamp}{lateness}")
+    for student, names in sorted(outcome["left_out"].items()):
+        print(f"  LEFT OUT of {shown(student)} (links, files over c.CourseDirectory."
+              f"max_file_size): {shown(', '.join(names[:5]))}")
     for name, reason in sorted(outcome["set_aside"].items()):
-        print(f"  SET ASIDE {name}: {reason}")
+        print(f"  SET ASIDE {shown(name)}: {shown(reason)}")
     for student, reason in sorted(outcome["not_collected"].items()):
-        print(f"  NOT COLLECTED {student}: {reason}")
-    return 1 if outcome["not_collected"] else 0
+        print(f"  NOT COLLECTED {shown(student)}: {shown(reason)}")
+    if outcome["not_collected"] or outcome["set_aside"]:
+        print("some submissions were not collected: look at them (exit status 1)")
+        return 1
+    return 0
 
 
 def cmd_review(args):

@@ -17,10 +17,22 @@ import os
 from contextlib import contextmanager
 from pathlib import Path
 
-__all__ = ["StatusFile", "STATUS_DIR", "STATUSES"]
+__all__ = ["StatusFile", "STATUS_DIR", "STATUSES", "status_folder"]
 
 STATUS_DIR = "coursekit_status"
 STATUSES = ("graded", "failed", "needs_review")
+
+
+def status_folder(root):
+    """``<root>/coursekit_status``, made (or repaired) 0700: it holds every submission's
+    status, log and reasons, and the service's record, whose exchange folder names are the
+    only thing that keeps one student's submission (and its feedback page's name) from
+    another (nbgrader makes the folders 0777); nothing in it is for students."""
+    folder = Path(root) / STATUS_DIR
+    folder.mkdir(mode=0o700, parents=True, exist_ok=True)
+    if folder.stat().st_mode & 0o077:
+        os.chmod(folder, 0o700)
+    return folder
 
 
 class StatusFile:
@@ -42,7 +54,7 @@ class StatusFile:
     @contextmanager
     def locked(self):
         """Hold the file's lock (blocking) for a read-modify-write."""
-        self.path.parent.mkdir(parents=True, exist_ok=True)
+        status_folder(self.path.parent.parent)
         with open(self.path.with_name(self.path.name + ".lock"), "a") as lock:
             fcntl.flock(lock, fcntl.LOCK_EX)
             try:
@@ -51,7 +63,7 @@ class StatusFile:
                 fcntl.flock(lock, fcntl.LOCK_UN)
 
     def write(self, entries):
-        self.path.parent.mkdir(parents=True, exist_ok=True)
+        status_folder(self.path.parent.parent)
         tmp = self.path.with_suffix(f".tmp{os.getpid()}")
         tmp.write_text(json.dumps(entries, indent=1, sort_keys=True))
         tmp.replace(self.path)

@@ -8,12 +8,13 @@ releasing feedback use nbgrader's own exchange classes (``ExchangeCollect``,
 ``ExchangeReleaseFeedback``), in this process, with the course's config.
 
 An inbound folder is its student's (nbgrader makes it 0777, its files theirs) and may change
-after ``submit``: links, named pipes or a ``timestamp.txt`` that is a link to an instructor's
-file. nbgrader's collect copies with ``shutil.copytree``, which follows links (the service, root,
-would copy whatever a link names into ``submitted/``, where the kernel could print it) and never
-ends on a link to ``/dev/zero``. Every read here is therefore of regular files only, opened with
-``O_NOFOLLOW``: :func:`collect_one` copies links as links (the grader's packing sets them aside,
-with a note) and fails the submission on anything else that is not a folder or a regular file.
+after ``submit``: links, named pipes, a ``timestamp.txt`` that is a link to an instructor's file,
+a subfolder swapped for a link while it is copied. nbgrader's collect copies with
+``shutil.copytree``, which follows links (the service, root, would copy whatever a link names
+into ``submitted/``, where the kernel could print it) and never ends on a link to
+``/dev/zero``. Every read here is therefore of regular files only, opened with ``O_NOFOLLOW``,
+and collecting copies with :func:`coursekit.serve.safecopy.copy_submission` (relative to open
+folder handles, limits counted while copying, nothing changed after the submission arrived).
 """
 import html
 import os
@@ -23,7 +24,7 @@ from dataclasses import dataclass
 from datetime import timezone
 from pathlib import Path
 
-__all__ = ["Inbound", "read_small", "list_inbound", "collect_one", "collect_all",
+__all__ = ["Inbound", "read_small", "shown", "list_inbound", "collect_one", "collect_all",
            "release_feedback", "release_notice", "feedback_folder"]
 
 
@@ -72,6 +73,23 @@ def _inbound_folder(settings):
     return settings.exchange_root / settings.course_id / "inbound"
 
 
+def _name_problem(name):
+    """Why an inbound folder's name is not one nbgrader submit makes from a student id, or
+    None: bytes that are not UTF-8 (kept by Python as surrogates), control characters."""
+    try:
+        name.encode("utf-8")
+    except UnicodeEncodeError:
+        return "its name is not valid text (UTF-8)"
+    if not name.isprintable():
+        return "its name holds control characters"
+    return None
+
+
+def shown(text):
+    """``text`` (student-made) safe to write as UTF-8 and print: undecodable bytes escaped."""
+    return text.encode("utf-8", "backslashreplace").decode("utf-8")
+
+
 def list_inbound(settings, assignment_id):
     """The submissions of ``assignment_id`` in the exchange's inbound folder, oldest first.
 
@@ -95,6 +113,11 @@ def list_inbound(settings, assignment_id):
         except FileNotFoundError:  # removed since the listing
             continue
         common = dict(owner=owner_name(info.st_uid), arrived=info.st_ctime)
+        unreadable = _name_problem(path.name)
+        if unreadable:
+            found.append(Inbound(path.name, parts[0], parts[2], path, **common,
+                                 problem=unreadable))
+            continue
         if not stat.S_ISDIR(info.st_mode):
             found.append(Inbound(path.name, parts[0], parts[2], path, **common,
                                  problem="it is not a folder nbgrader submit made"))
@@ -135,77 +158,82 @@ def _run(exchange):
         raise RuntimeError(f"nbgrader's exchange: {err}") from None
 
 
-def _copy_regular(src, dst):
-    """``shutil.copytree``'s copy function: a regular file only, opened without following a
-    link (one swapped in after the listing fails the copy instead of being followed)."""
-    fd = os.open(src, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK)
-    try:
-        info = os.fstat(fd)
-        if not stat.S_ISREG(info.st_mode):
-            raise OSError(f"{Path(src).name} is not a regular file (nbgrader submit makes none)")
-        with os.fdopen(os.dup(fd), "rb") as source, open(dst, "wb") as target:
-            shutil.copyfileobj(source, target)
-        os.chmod(dst, stat.S_IMODE(info.st_mode) & 0o777)
-    finally:
-        os.close(fd)
-    return dst
+def copy_limits(coursedir):
+    """:class:`~coursekit.serve.safecopy.CopyLimits` from nbgrader's ``CourseDirectory``
+    (``max_dir_size`` and ``max_file_size`` in kB, ``ignore``, ``include``) and the grader's
+    packing limits (``coursekit.engine.workspace``)."""
+    from coursekit.engine.workspace import MAX_DEPTH, MAX_FILES
+    from coursekit.serve.safecopy import CopyLimits
+
+    return CopyLimits(max_bytes=1000 * coursedir.max_dir_size,
+                      max_file_bytes=1000 * coursedir.max_file_size, max_files=MAX_FILES,
+                      max_depth=MAX_DEPTH, ignore=tuple(coursedir.ignore),
+                      include=tuple(coursedir.include))
 
 
-def _safe_collect():
-    """nbgrader's ``ExchangeCollect`` whose copy never follows a link (module docstring): links
-    are copied as links, a pipe or other special file fails that student's copy only (its folder
-    is removed and the student listed in ``failed``); nbgrader's size limit, include and ignore
-    rules and groupshared modes are kept."""
+def _safe_collect(rules):
+    """nbgrader's ``ExchangeCollect`` whose copy is :func:`~coursekit.serve.safecopy.
+    copy_submission` (module docstring of :mod:`coursekit.serve.safecopy`): ``rules`` maps an
+    inbound folder's name to ``(owner uid or None, not_after or None)``. A refused or failed
+    copy costs that student only: their folder is removed and the reason kept in ``failed``
+    (``{student: reason}``); nbgrader's selection, update rule and groupshared modes stay."""
     from nbgrader.exchange.default import ExchangeCollect
-    from nbgrader.utils import ignore_patterns
+
+    from coursekit.serve.safecopy import copy_submission
 
     class SafeCollect(ExchangeCollect):
-        failed = {}  # {student: reason}, set per instance in __init__
-
         def __init__(self, **kwargs):
             super().__init__(**kwargs)
             self.failed = {}
+            self.left_out = {}
 
         def do_copy(self, src, dest, log=None):
+            name = Path(src).name
+            student = name.rsplit("+", 3)[0]
+            owner_uid, not_after = rules.get(name, (None, None))
             try:
-                if self.get_size(src) > 1000 * self.coursedir.max_dir_size:
-                    raise OSError(f"the submission is larger than c.CourseDirectory."
-                                  f"max_dir_size ({self.coursedir.max_dir_size} kB)")
-                shutil.copytree(src, dest, symlinks=True, copy_function=_copy_regular,
-                                ignore=ignore_patterns(exclude=self.coursedir.ignore,
-                                                       include=self.coursedir.include,
-                                                       max_file_size=self.coursedir.max_file_size,
-                                                       log=self.log))
-            except OSError as err:  # shutil.Error too: this student only
+                copied = copy_submission(src, dest, copy_limits(self.coursedir), owner_uid,
+                                         not_after)
+            except Exception as err:  # noqa: BLE001 - this student only, never the collect
                 shutil.rmtree(dest, ignore_errors=True)  # nothing half collected is graded
-                student = Path(src).name.rsplit("+", 3)[0]
-                reason = str(err.args[0][0][2]) if isinstance(err, shutil.Error) else str(err)
-                self.failed[student] = reason
-                self.log.error("not collected: %s: %s", Path(src).name, reason)
+                self.failed[student] = str(err) if isinstance(err, OSError) else \
+                    f"{type(err).__name__}: {err}"
+                self.log.error("not collected: %r: %s", name, self.failed[student])
                 return
+            if copied.left_out:
+                self.left_out[student] = copied.left_out
             if self.coursedir.groupshared:
                 for dirname, _, filenames in os.walk(dest):
                     os.chmod(dirname, (os.stat(dirname).st_mode | 0o2770) & 0o2777)
                     for filename in filenames:
                         full = os.path.join(dirname, filename)
-                        if not os.path.islink(full):
-                            os.chmod(full, (os.stat(full).st_mode | 0o660) & 0o777)
+                        os.chmod(full, (os.stat(full).st_mode | 0o660) & 0o777)
 
     return SafeCollect
 
 
-def collect_one(course, config, assignment_id, inbound):
+# the copy of a served submission may see entries changed up to this long after its arrival:
+# nbgrader submit's last chmods can follow the moment the service saw the folder
+ARRIVAL_GRACE_S = 60.0
+
+
+def collect_one(course, config, assignment_id, inbound, check_owner=True, not_after=None):
     """Collect exactly the submission ``inbound`` into ``submitted/<student>/<assignment>/``
-    with nbgrader's ``ExchangeCollect`` (which on its own takes each student's newest), copying
-    links as links and failing on other special files (the module's docstring says why).
+    with nbgrader's ``ExchangeCollect`` (which on its own takes each student's newest), copied
+    by :func:`~coursekit.serve.safecopy.copy_submission`: no link followed, limits while
+    copying, every entry its owner's (``check_owner``), none changed after ``not_after``
+    (default: its arrival plus :data:`ARRIVAL_GRACE_S`).
 
     Raises:
         RuntimeError: nbgrader's exchange refused (its message says why).
-        OSError: the copy failed (a pipe or other special file in the folder, too large).
+        OSError: the copy was refused (the message says why, for the student).
     """
     from nbgrader.auth import Authenticator
 
-    class CollectOne(_safe_collect()):
+    uid = os.lstat(inbound.path).st_uid if check_owner else None
+    limit = not_after if not_after is not None else inbound.arrived + ARRIVAL_GRACE_S
+
+    class CollectOne(_safe_collect({inbound.name: (uid, limit)})):
         def init_src(self):
             super().init_src()
             self.src_records = [self._path_to_record(str(inbound.path))]
@@ -231,14 +259,20 @@ def collect_all(course, config, assignment_id, before_duedate=False):
     submissions the service would take (:mod:`coursekit.serve.admission`): each student's
     newest (or newest before the gradebook's due date) of the folders that nbgrader made, that
     their own account sent (with ``c.ExchangeCollect.check_owner``) and whose timestamp agrees
-    with its arrival; links copied as links.
+    with when it was last changed; copied by :func:`~coursekit.serve.safecopy.copy_submission`
+    (no link followed, limits while copying, with ``before_duedate`` nothing changed after the
+    due date).
 
-    nbgrader's own selection stops the whole collect on one folder name it cannot parse and
-    only warns about another account's folder; this one sets such folders aside.
+    nbgrader's own selection stops the whole collect on one folder name it cannot parse, only
+    warns about another account's folder and goes by the student-written timestamp alone; this
+    one sets such folders aside and says so.
 
     Returns:
-        ``{"not_collected": {student: reason}, "set_aside": {inbound folder: reason}}``:
-        copies that failed (their ``submitted/`` folder removed) and folders not considered.
+        ``{"collected": {student: (inbound folder, late seconds or None)}, "not_collected":
+        {student: reason}, "set_aside": {inbound folder: reason}, "left_out": {student:
+        [relative names]}}``: what was copied (the folder's ``submitted/`` copy), copies that
+        failed (their ``submitted/`` folder removed), folders not considered, and links or
+        files over nbgrader's ``max_file_size`` left out of a copy.
 
     Raises:
         RuntimeError: nbgrader's exchange refused (its message says why).
@@ -248,39 +282,54 @@ def collect_all(course, config, assignment_id, before_duedate=False):
     from nbgrader.utils import parse_utc
 
     from coursekit.serve import admission
+    from coursekit.serve.safecopy import last_change
     from coursekit.serve.settings import serve_settings
 
     settings = serve_settings(config)
-    set_aside, chosen = {}, {}
+    coursedir = _coursedir(course, config, assignment_id, "*")
+    limits = copy_limits(coursedir)
+    set_aside, chosen, rules = {}, {}, {}
     due = admission.due_date(course.gradebook_url, assignment_id)
     for sub in list_inbound(settings, assignment_id):
-        skew = admission.stamp_skew(sub.timestamp, sub.arrived)
-        reason = sub.problem or admission.refusal(sub, settings.check_owner) or (
-            f"its timestamp is {skew:+.0f} s from its arrival in the exchange (forged, or the "
-            f"exchange was copied: check it and collect it by hand)"
-            if abs(skew) > admission.STAMP_TOLERANCE_S else None)
+        reason = sub.problem or admission.refusal(sub, settings.check_owner)
+        changed = None
+        if not reason:
+            try:
+                changed = last_change(sub.path, limits)
+            except Exception as err:  # noqa: BLE001 - this folder only
+                reason = str(err)
+        if not reason:
+            skew = admission.stamp_skew(sub.timestamp, changed)
+            if abs(skew) > admission.STAMP_TOLERANCE_S:
+                reason = (f"its timestamp is {skew:+.0f} s from when it was last changed in "
+                          f"the exchange (forged, changed after submitting, or the exchange "
+                          f"was copied: check it and collect it by hand)")
         if reason:
             set_aside[sub.name] = reason
             continue
         stamp = parse_utc(sub.timestamp)
         record = {"username": sub.student, "filename": sub.name, "timestamp": stamp}
-        on_time = due is None or not before_duedate or \
-            stamp.replace(tzinfo=timezone.utc).timestamp() <= due
-        key = (on_time, stamp)  # newest on time first, else newest (nbgrader's rule)
+        on_time = due is None or changed <= due
+        key = (on_time or not before_duedate, changed, sub.name)  # nbgrader's rule
         if sub.student not in chosen or key > chosen[sub.student][0]:
-            chosen[sub.student] = (key, record)
+            chosen[sub.student] = (key, record, None if on_time else changed - due)
+        rules[sub.name] = (os.lstat(sub.path).st_uid if settings.check_owner else None,
+                           due if before_duedate and on_time and due is not None else changed)
 
-    class CollectAll(_safe_collect()):
+    class CollectAll(_safe_collect(rules)):
         def init_src(self):
             self.course_path = os.path.join(self.root, self.coursedir.course_id)
             self.inbound_path = os.path.join(self.course_path, "inbound")
-            self.src_records = [record for _, record in chosen.values()]
+            self.src_records = [record for _, record, _ in chosen.values()]
 
-    coursedir = _coursedir(course, config, assignment_id, "*")
     exchange = CollectAll(coursedir=coursedir, authenticator=Authenticator(config=config),
                           config=config, update=True, before_duedate=before_duedate)
     _run(exchange)
-    return {"not_collected": dict(exchange.failed), "set_aside": set_aside}
+    collected = {student: (record["filename"], late)
+                 for student, (_, record, late) in chosen.items()
+                 if student not in exchange.failed}
+    return {"collected": collected, "not_collected": dict(exchange.failed),
+            "set_aside": set_aside, "left_out": dict(exchange.left_out)}
 
 
 def release_feedback(course, config, assignment_id, student_id):
@@ -334,9 +383,9 @@ def release_notice(settings, inbound, title, message):
     except OSError:  # missing, a link or a pipe: there is no page the student could fetch
         return []
     dest = feedback_folder(settings)
-    page = NOTICE.format(title=html.escape(title), message=html.escape(message),
-                         student=html.escape(inbound.student),
-                         timestamp=html.escape(inbound.timestamp))
+    page = NOTICE.format(title=html.escape(shown(title)), message=html.escape(shown(message)),
+                         student=html.escape(shown(inbound.student)),
+                         timestamp=html.escape(shown(inbound.timestamp)))
     written = []
     try:
         notebooks = sorted(n for n in os.listdir(inbound.path) if n.endswith(".ipynb"))

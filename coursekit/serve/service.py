@@ -63,6 +63,11 @@ def _when(seconds):
     return datetime.fromtimestamp(minute, timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
 
 
+def _at(seconds):
+    """``seconds`` since the epoch as a UTC time to the second (arrivals, due dates)."""
+    return datetime.fromtimestamp(seconds, timezone.utc).strftime("%Y-%m-%d %H:%M:%S UTC")
+
+
 def _plural(count, singular, plural=None):
     """``1 graded try``, ``3 graded tries``, ``1.5 hours``."""
     return f"{count:g} {singular if count == 1 else plural or singular + 's'}"
@@ -72,6 +77,16 @@ def _arrived(entry):
     """When a recorded submission arrived (s since the epoch): its folder's ctime (older
     records: its claimed timestamp)."""
     return entry.get("arrived") or epoch(entry["timestamp"])
+
+
+def _each(items, step, what):
+    """``step(item)`` for every item; one that raises is logged and skipped, never the pass
+    (one student's submission must not stop the others')."""
+    for item in items:
+        try:
+            step(item)
+        except Exception:  # noqa: BLE001 - logged; the entry stays where it was, retried
+            LOG.exception("%s %r failed; the others go on", what, item)
 
 
 def _notice(settings, record, name, inbound, status, title, message, **fields):
@@ -91,46 +106,50 @@ def _receive(record, sub):
                   arrived=sub.arrived, status="received", received_at=time.time(),
                   **({"stamp_skew": round(skew, 1)} if flagged else {}))
     LOG.info("received %s %s (submitted %s, arrived %s, owner %s)", sub.student, sub.name,
-             sub.timestamp, _when(sub.arrived), sub.owner)
+             sub.timestamp, _at(sub.arrived), sub.owner)
     if flagged:
         LOG.warning("timestamp of %s %s is %+.0f s from its arrival (%s): forged or a clock "
                     "is wrong; the service goes by the arrival, nbgrader's collect and late "
-                    "penalty by the timestamp", sub.student, sub.name, skew, _when(sub.arrived))
+                    "penalty by the timestamp", sub.student, sub.name, skew, _at(sub.arrived))
 
 
 def _admit(record, settings, found, due):
     """Refuse the waiting submissions nbgrader cannot have made or that came from another
     student's account, set aside those that arrived after ``due`` (s since the epoch, or None)
     (:mod:`coursekit.serve.admission`)."""
-    for name, entry in record.with_status("received").items():
-        sub = found.get(name)
+    def admit(name):
+        entry, sub = record.entries[name], found.get(name)
         reason = (sub.problem or admission.refusal(sub, settings.check_owner)) if sub else None
         if reason:
             _notice(settings, record, name, sub, "refused", "Not graded: submission refused",
                     f"This submission was not graded: {reason}. This try did not count.",
                     counted=False)
             if sub.owner != sub.student:
-                LOG.warning("refused %s: owned by %s, claims %s (cheating attempt, or students "
-                            "share one account: then set c.ExchangeCollect.check_owner = False)",
-                            name, sub.owner, sub.student)
-            continue
+                LOG.warning("refused %r: owned by %s, claims %r (cheating attempt, or students "
+                            "share one account: then set c.ExchangeCollect.check_owner = False "
+                            "and have them submit again)", name, sub.owner, sub.student)
+            return
         late = admission.lateness(_arrived(entry), due)
         if late is not None:
             _notice(settings, record, name, sub, "late", "Not graded: after the due date",
-                    f"This submission arrived {_when(_arrived(entry))}, after the due date "
-                    f"({_when(due)}). It is kept but not graded now; your instructor's final "
+                    f"This submission arrived {_at(_arrived(entry))}, after the due date "
+                    f"({_at(due)}). It is kept but not graded now; your instructor's final "
                     f"grading decides whether late work counts.", late_s=round(late, 1))
 
+    with record.deferred():
+        _each(sorted(record.with_status("received")), admit, "admitting")
 
-def _plan(record, settings, found):
+
+def _plan(record, settings, found, due=None):
     """Supersede older waiting submissions, refuse those over the limit; return
     ``{student: name}`` to grade."""
     waiting = defaultdict(list)
     for name, entry in record.with_status("received").items():
         waiting[entry["student"]].append(name)
     to_grade = {}
-    for student, names in sorted(waiting.items()):
-        names.sort(key=lambda n: (_arrived(record.entries[n]), n))
+
+    def plan(student):
+        names = sorted(waiting[student], key=lambda n: (_arrived(record.entries[n]), n))
         newest = names[-1]
         for name in names[:-1]:
             _notice(settings, record, name, found.get(name), "superseded",
@@ -141,20 +160,25 @@ def _plan(record, settings, found):
                  if e["student"] == student and e.get("counted")]
         submitted = _arrived(record.entries[newest])
         nxt = next_graded_try(tried, submitted, settings.graded_tries, settings.period_seconds)
-        if nxt is not None:
-            hours = settings.period_seconds / 3600
-            _notice(settings, record, newest, found.get(newest), "over_limit",
-                    "Not graded: no graded try left",
-                    f"You have had {_plural(settings.graded_tries, 'graded try', 'graded tries')}"
-                    f" in {_plural(hours, 'hour')}; this submission is kept (your instructor's final grading takes your last "
-                    f"submission before the deadline) but not graded now. Your next graded try "
-                    f"is possible from {_when(nxt)}.", next_try=nxt)
-        else:
+        if nxt is None:
             to_grade[student] = newest
+            return
+        tries = _plural(settings.graded_tries, "graded try", "graded tries")
+        hours = _plural(settings.period_seconds / 3600, "hour")
+        then = (f"Your next graded try is possible from {_when(nxt)}." if due is None
+                or nxt < due else f"No graded try is left before the due date ({_at(due)}).")
+        _notice(settings, record, newest, found.get(newest), "over_limit",
+                "Not graded: no graded try left",
+                f"You have had {tries} in {hours}; this submission is kept (your instructor's "
+                f"final grading takes your last submission before the deadline) but not graded "
+                f"now. {then}", next_try=nxt)
+
+    with record.deferred():
+        _each(sorted(waiting), plan, "planning for")
     return to_grade
 
 
-def _grade(course, assignment_id, config, options, record, to_grade, found):
+def _grade(course, assignment_id, config, options, record, to_grade, found, settings):
     """Collect and grade ``{student: name}``; record each verdict."""
     from coursekit.engine.job import GradingSettings
     from coursekit.parallel import BatchOptions, autograde_batch
@@ -162,7 +186,8 @@ def _grade(course, assignment_id, config, options, record, to_grade, found):
     collected = {}
     for student, name in sorted(to_grade.items()):
         try:
-            inbox.collect_one(course, config, assignment_id, found[name])
+            inbox.collect_one(course, config, assignment_id, found[name],
+                              check_owner=settings.check_owner)
         except (RuntimeError, OSError, KeyError) as err:
             record.update(name, status="graded", verdict="failed", counted=False,
                           reason=f"collect: {err}", graded_at=time.time())
@@ -202,21 +227,23 @@ def _release(course, assignment_id, config, settings, record, found):
     ok = {e["student"]: n for n, e in graded.items() if e.get("verdict") != "failed"}
     pages = feedback.generate_feedback(course.root, assignment_id,
                                        students=sorted(ok)) if ok else {}
-    for name, entry in graded.items():
+
+    def release(name):
+        entry = record.entries[name]
         student = entry["student"]
         if entry.get("verdict") == "failed":
             _notice(settings, record, name, found.get(name), "released",
                     "Not graded: your submission could not be graded",
                     f"The grader could not grade this submission: {entry.get('reason')}. Fix "
                     f"it and submit again (this try did not count).")
-            continue
+            return
         page = pages.get(student) or {}
         if page.get("status") == "written":
             try:
                 inbox.release_feedback(course, config, assignment_id, student)
             except (RuntimeError, OSError) as err:  # this student only; next pass tries again
                 LOG.warning("release of %s %s failed, retried next pass: %s", student, name, err)
-                continue
+                return
             message = None
         else:
             message = (f"Your submission was graded: {entry['score']:g} of "
@@ -229,6 +256,8 @@ def _release(course, assignment_id, config, settings, record, found):
                       latency=now - _arrived(entry))
         LOG.info("released %s %s: score %g/%g, %.1f s after submit", student, name,
                  entry["score"], entry["max_score"], now - _arrived(entry))
+
+    _each(sorted(graded), release, "releasing")
 
 
 def gather(look, seconds, rounds=4, sleep=time.sleep):
@@ -271,16 +300,17 @@ def serve_once(course, assignment_id, config, settings, options=None, started=No
         """Record the submissions not seen yet; return how many there were."""
         found.update((s.name, s) for s in inbox.list_inbound(settings, assignment_id))
         new = [name for name in found if name not in record.entries]
-        for name in new:
-            _receive(record, found[name])
+        with record.deferred():  # a flood of folders: one write of the record, not one each
+            _each(new, lambda name: _receive(record, found[name]), "receiving")
         return len(new)
 
     gather(look, settings.gather_seconds)
-    _admit(record, settings, found, admission.due_date(course.gradebook_url, assignment_id))
+    due = admission.due_date(course.gradebook_url, assignment_id)
+    _admit(record, settings, found, due)
     write_status(course, assignment_id, record, started or time.time(), passes)
-    to_grade = _plan(record, settings, found)
+    to_grade = _plan(record, settings, found, due)
     if to_grade:
-        _grade(course, assignment_id, config, options, record, to_grade, found)
+        _grade(course, assignment_id, config, options, record, to_grade, found, settings)
     if record.with_status("graded"):
         _release(course, assignment_id, config, settings, record, found)
     return write_status(course, assignment_id, record, started or time.time(), passes)

@@ -19,6 +19,7 @@ service killed at any moment finds on restart every submission it had seen, in t
 it reached. ``coursekit_status/<assignment>.serve.lock`` is held (``flock``) while a service
 runs; the kernel releases it when the process dies, however it dies.
 """
+import contextlib
 import fcntl
 import json
 import os
@@ -39,7 +40,9 @@ DONE = ("released", "over_limit", "superseded", "refused", "late")
 
 
 def _folder(course_root):
-    return Path(course_root) / "coursekit_status"
+    from coursekit.course.status import status_folder
+
+    return status_folder(course_root)
 
 
 class ServeRecord:
@@ -63,10 +66,28 @@ class ServeRecord:
         tmp.replace(self.path)
 
     def update(self, name, **fields):
-        """Set ``fields`` of the entry ``name`` (created if new) and save at once."""
+        """Set ``fields`` of the entry ``name`` (created if new) and save at once (inside
+        :meth:`deferred`: at its end)."""
         self.entries.setdefault(name, {}).update(fields)
-        self.save()
+        if getattr(self, "_deferred", 0):
+            self._dirty = True
+        else:
+            self.save()
         return self.entries[name]
+
+    @contextlib.contextmanager
+    def deferred(self):
+        """Save once at the end of the block instead of at every update: a step that records
+        many entries (a flood of thousands of folders) writes the record once, not once per
+        entry. A kill inside the block loses only that step, which the next pass repeats."""
+        self._deferred = getattr(self, "_deferred", 0) + 1
+        try:
+            yield self
+        finally:
+            self._deferred -= 1
+            if not self._deferred and getattr(self, "_dirty", False):
+                self._dirty = False
+                self.save()
 
     def with_status(self, *statuses):
         """``{name: entry}`` of the entries in one of ``statuses``."""
@@ -122,7 +143,9 @@ def holder(course_root, assignment_id):
         the holder's pid (int), -1 when the file is locked but no pid is written in it yet (a
         service in its first instant), None when no process holds the lock.
     """
-    path = _folder(course_root) / f"{assignment_id}.serve.lock"
+    from coursekit.course.status import STATUS_DIR
+
+    path = Path(course_root) / STATUS_DIR / f"{assignment_id}.serve.lock"  # made by nothing
     try:
         fd = os.open(path, os.O_RDONLY)
     except FileNotFoundError:

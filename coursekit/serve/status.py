@@ -33,7 +33,9 @@ def epoch(timestamp):
 
 def status_path(course_root, assignment_id):
     """``coursekit_status/<assignment>.serve-status.json``."""
-    return Path(course_root) / "coursekit_status" / f"{assignment_id}.serve-status.json"
+    from coursekit.course.status import status_folder
+
+    return status_folder(course_root) / f"{assignment_id}.serve-status.json"
 
 
 def read_served(course_root, assignment_id):
@@ -43,7 +45,8 @@ def read_served(course_root, assignment_id):
         list of {"student", "submitted" (nbgrader's timestamp, as the student's side wrote it),
         "arrived" (s since the epoch), "owner" (the account that sent it), "status",
         "verdict", "score", "max_score", "latency_s" (arrival to released feedback),
-        "stamp_skew_s" (set when the timestamp is far from the arrival), "reason", "inbound"},
+        "stamp_skew_s" (set when the timestamp is far from the arrival), "reason", "inbound"
+        (the exchange folder's name without its random part, which keeps it from others)},
         by arrival.
     """
     rows = []
@@ -53,7 +56,8 @@ def read_served(course_root, assignment_id):
                      "status": entry["status"], "verdict": entry.get("verdict"),
                      "score": entry.get("score"), "max_score": entry.get("max_score"),
                      "latency_s": entry.get("latency"), "stamp_skew_s": entry.get("stamp_skew"),
-                     "reason": entry.get("reason"), "inbound": name})
+                     "reason": entry.get("reason"),
+                     "inbound": name.rsplit("+", 1)[0]})  # not its secret random part
     return sorted(rows, key=lambda r: (r["arrived"] or _epoch_or_zero(r["submitted"]),
                                        r["inbound"]))
 

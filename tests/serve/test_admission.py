@@ -114,7 +114,7 @@ def test_is_a_link_in_place_of_the_folder_refused(tmp_path):
     assert "not a folder nbgrader submit made" in _one(tmp_path / "ex").problem
 
 
-def test_does_collect_copy_links_as_links_and_fail_on_a_pipe(tmp_path):
+def test_does_collect_leave_links_out_and_fail_on_a_pipe(tmp_path):
     root = course.copy_course(ROOT, tmp_path / "course")
     secret = tmp_path / "instructor_secret.txt"
     secret.write_text("THE-ANSWER-KEY")
@@ -122,14 +122,16 @@ def test_does_collect_copy_links_as_links_and_fail_on_a_pipe(tmp_path):
     (folder / "notes.txt").symlink_to(secret)
     (folder / "folder_link").symlink_to("/")
     config = course_config(Course(root), [f"--Exchange.root={tmp_path / 'ex'}"])
-    dest = inbox.collect_one(Course(root), config, ASSIGNMENT, _one(tmp_path / "ex"))
-    assert os.readlink(dest / "notes.txt") == str(secret)  # a link, not the key's text
-    assert (dest / "folder_link").is_symlink()
+    sub = _one(tmp_path / "ex")
+    dest = inbox.collect_one(Course(root), config, ASSIGNMENT, sub, check_owner=False)
+    assert sorted(p.name for p in dest.iterdir()) == sorted([  # no link, nothing behind one
+        f"{ASSIGNMENT}.ipynb", "submission_secret.txt", "timestamp.txt"])
     assert (dest / f"{ASSIGNMENT}.ipynb").read_text() == "{}"
     os.mkfifo(folder / "pipe.txt")
     started = time.monotonic()
     with pytest.raises(OSError, match="not a regular file"):
-        inbox.collect_one(Course(root), config, ASSIGNMENT, _one(tmp_path / "ex"))
+        inbox.collect_one(Course(root), config, ASSIGNMENT, _one(tmp_path / "ex"),
+                          check_owner=False, not_after=time.time() + 60)
     assert time.monotonic() - started < 30  # no read blocked on the pipe
     assert not dest.exists()  # nothing half collected is left to grade
 
@@ -194,23 +196,52 @@ def test_does_the_final_collect_skip_what_the_service_would_refuse(tmp_path):
     piped = _submit(ex, "daemon", owner=1)  # uid 1 is daemon on Debian
     os.mkfifo(piped / "pipe")
     code = main(["--root", str(root), "collect", ASSIGNMENT, f"--Exchange.root={ex}"])
-    assert code == 1  # a copy failed: said, and the rest collected
+    assert code == 1  # some were set aside: said, and the rest collected
     nobody = root / "submitted" / "nobody" / ASSIGNMENT
     assert (nobody / "timestamp.txt").read_text() == genuine.name.split("+")[2]
     assert not (root / "submitted" / "daemon" / ASSIGNMENT).exists()
     outcome = inbox.collect_all(Course(root), course_config(Course(root), [
         f"--Exchange.root={ex}"]), ASSIGNMENT)
-    assert set(outcome["set_aside"]) == {forged.name, garbage.name}
+    assert set(outcome["set_aside"]) == {forged.name, garbage.name, piped.name}
     assert "not by 'nobody'" in outcome["set_aside"][forged.name]
     assert "not one nbgrader writes" in outcome["set_aside"][garbage.name]
-    assert "not a regular file" in outcome["not_collected"]["daemon"]
-    # the due date falls between two genuine submissions of nobody
-    later = _submit(ex, "nobody", when=now + timedelta(seconds=1), owner=NOBODY)
+    assert "not a regular file" in outcome["set_aside"][piped.name]
+    assert set(outcome["collected"]) == {"nobody"}
+    # the due date falls between two genuine submissions of nobody (by when they arrived)
+    time.sleep(1.1)
     commands.run_nbgrader(root, "db", "assignment", "add", ASSIGNMENT,
-                          f"--duedate={_stamp(now - timedelta(seconds=0.5))}")
-    inbox.collect_all(Course(root), course_config(Course(root), [f"--Exchange.root={ex}"]),
-                      ASSIGNMENT)
+                          f"--duedate={_stamp(datetime.now(timezone.utc))}")
+    time.sleep(1.1)
+    later = _submit(ex, "nobody", owner=NOBODY)
+    outcome = inbox.collect_all(Course(root), course_config(Course(root), [
+        f"--Exchange.root={ex}"]), ASSIGNMENT)
     assert (nobody / "timestamp.txt").read_text() == later.name.split("+")[2]
+    assert outcome["collected"]["nobody"][1] > 1  # late by more than a second: said
     inbox.collect_all(Course(root), course_config(Course(root), [f"--Exchange.root={ex}"]),
                       ASSIGNMENT, before_duedate=True)
     assert (nobody / "timestamp.txt").read_text() == genuine.name.split("+")[2]
+
+
+def test_does_a_name_that_is_not_text_cost_only_its_own_submission(tmp_path):
+    """A folder name with a byte that is not UTF-8 is refused, its page written, and the pass
+    goes on to the next student (it had stopped every pass at writing the page)."""
+    root = course.copy_course(ROOT, tmp_path / "course")
+    inbound = tmp_path / "ex" / COURSE_ID / "inbound"
+    inbound.mkdir(parents=True)
+    stamp = _stamp(datetime.now(timezone.utc))
+    odd = os.fsencode(inbound) + b"/nob\xffody+" + ASSIGNMENT.encode() + b"+" + \
+        stamp.encode() + b"+zz"
+    os.mkdir(odd)
+    for name, text in (("timestamp.txt", stamp), ("submission_secret.txt", "s"),
+                       (f"{ASSIGNMENT}.ipynb", "{}")):
+        with open(odd + b"/" + name.encode(), "w") as out:
+            out.write(text)
+    os.lchown(odd, NOBODY, NOBODY)
+    other = _submit(tmp_path / "ex", "root", owner=NOBODY)  # refused too (owner): reached
+    serve_once(Course(root), ASSIGNMENT, course_config(Course(root)), _settings(tmp_path / "ex"))
+    entries = ServeRecord(root, ASSIGNMENT).entries
+    assert {e["status"] for e in entries.values()} == {"refused"} and len(entries) == 2
+    odd_entry = next(e for n, e in entries.items() if n != other.name)
+    assert "not valid text" in odd_entry["reason"]
+    assert len(list((tmp_path / "ex" / COURSE_ID / "feedback").glob("*.html"))) == 2
+    assert not list((tmp_path / "ex" / COURSE_ID / "feedback").glob("*-tmp.html"))

@@ -154,3 +154,17 @@ def test_does_a_batch_refuse_an_sqlite_gradebook_a_running_service_writes(scratc
         proc.wait()
     assert batch.returncode == 2, batch.stderr
     assert f"coursekit serve (pid {proc.pid})" in batch.stderr and "PostgreSQL" in batch.stderr
+
+
+def test_is_the_status_folder_private_even_when_made_listable(tmp_path):
+    import stat
+
+    from coursekit.course.status import status_folder
+
+    record = ServeRecord(tmp_path, ASSIGNMENT)
+    record.update("ada+a+t1+secret", student="ada", timestamp="t1", status="received")
+    folder = tmp_path / "coursekit_status"
+    assert stat.S_IMODE(folder.stat().st_mode) == 0o700
+    os.chmod(folder, 0o755)  # an older kit, or a careless chmod
+    status_folder(tmp_path)
+    assert stat.S_IMODE(folder.stat().st_mode) == 0o700
