@@ -195,18 +195,18 @@ def cmd_serve(args):
     log_file = _serve_logging(args.root, assignment)
     print(f"serving {assignment} of {settings.course_id} from {settings.exchange_root}; log: "
           f"{log_file}", file=sys.stderr)
-    import logging
+    import signal
 
     from coursekit.isolation import cgroup, sandbox
 
     limits = course.sandbox_limits()  # loud in the log when a submission would run unbounded
     checks = ([sandbox.check()[1]] if limits.enabled is not False else
               ["WARNING: sandbox off (c.Sandbox.enabled = False)"]) + [cgroup.check()[1]]
-    for line in checks:
-        logging.getLogger("coursekit.serve").info(line)
+    # systemctl stop: end as an exception would, so that the service logs that it stopped
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
     status = serve_forever(course, assignment, config, settings,
                            ServeOptions(workers=args.workers, scheduler=args.scheduler),
-                           once=args.once)
+                           once=args.once, checks=checks)
     print(json.dumps(status, sort_keys=True))
 
 

@@ -316,9 +316,12 @@ def serve_once(course, assignment_id, config, settings, options=None, started=No
     return write_status(course, assignment_id, record, started or time.time(), passes)
 
 
-def serve_forever(course, assignment_id, config, settings, options=None, once=False):
+def serve_forever(course, assignment_id, config, settings, options=None, once=False,
+                  checks=()):
     """Hold the lock and run passes every ``settings.poll_seconds`` (one with ``once``, whose
-    errors are raised; a long-running service logs a failed pass and goes on).
+    errors are raised; a long-running service logs a failed pass and goes on). Once the lock
+    is held it logs ``checks`` (lines: the sandbox, the cgroups) and the rules it serves by;
+    when it ends, however it ends (``SystemExit`` from a SIGTERM handler too), it logs so.
 
     Raises:
         ServiceRunning: another service serves this course and assignment.
@@ -327,14 +330,27 @@ def serve_forever(course, assignment_id, config, settings, options=None, once=Fa
     with ServiceLock(course.root, assignment_id):
         LOG.info("serving %s of %s from %s (pid %d)", assignment_id, settings.course_id,
                  settings.exchange_root, os.getpid())
-        while True:
-            passes += 1
-            if once:
-                return serve_once(course, assignment_id, config, settings, options, started,
+        for line in checks:
+            LOG.info("%s", line)
+        due = admission.due_date(course.gradebook_url, assignment_id)
+        tries = ("no limit on graded tries" if not settings.graded_tries else
+                 f"{_plural(settings.graded_tries, 'graded try', 'graded tries')} per "
+                 f"{_plural(settings.period_seconds / 3600, 'hour')}")
+        LOG.info("rules: %s; owner check %s (c.ExchangeCollect.check_owner); due date %s "
+                 "(read again at every pass)", tries, "on" if settings.check_owner else "OFF",
+                 _at(due) if due else "none set (nbgrader db assignment add ... --duedate=...)")
+        try:
+            while True:
+                passes += 1
+                if once:
+                    return serve_once(course, assignment_id, config, settings, options,
+                                      started, passes)
+                try:
+                    serve_once(course, assignment_id, config, settings, options, started,
+                               passes)
+                except Exception:  # noqa: BLE001 - logged; the record keeps every submission
+                    LOG.exception("pass %d failed; the next pass takes up where it stopped",
                                   passes)
-            try:
-                serve_once(course, assignment_id, config, settings, options, started, passes)
-            except Exception:  # noqa: BLE001 - logged; the record keeps every submission
-                LOG.exception("pass %d failed; the next pass takes up where it stopped", passes)
-            time.sleep(settings.poll_seconds)
-
+                time.sleep(settings.poll_seconds)
+        finally:
+            LOG.info("stopped (pid %d) after %d passes", os.getpid(), passes)

@@ -168,3 +168,29 @@ def test_is_the_status_folder_private_even_when_made_listable(tmp_path):
     os.chmod(folder, 0o755)  # an older kit, or a careless chmod
     status_folder(tmp_path)
     assert stat.S_IMODE(folder.stat().st_mode) == 0o700
+
+
+def test_does_the_log_say_the_rules_at_start_and_when_sigterm_stopped_it(scratch):
+    import signal
+
+    root, exchange = scratch
+    env = {k: v for k, v in os.environ.items() if not k.startswith("COURSEKIT_")}
+    proc = subprocess.Popen([sys.executable, "-m", "coursekit", "serve", ASSIGNMENT,
+                             f"--Exchange.root={exchange}", "--Serve.poll_seconds=0.5"],
+                            cwd=root, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                            text=True)
+    status = root / "coursekit_status" / f"{ASSIGNMENT}.serve-status.json"
+    deadline = time.time() + 120
+    while not status.exists():
+        assert proc.poll() is None and time.time() < deadline, proc.stderr.read()
+        time.sleep(0.2)
+    log = root / "coursekit_status" / f"{ASSIGNMENT}.serve.log"
+    refused = _serve(root, "--once", f"--Exchange.root={exchange}")  # a second one, refused
+    assert refused.returncode == 1
+    proc.send_signal(signal.SIGTERM)
+    assert proc.wait(timeout=60) == 0
+    text = log.read_text()
+    assert "rules: 3 graded tries per 24 hours; owner check on" in text
+    assert "due date none set" in text
+    assert text.count("sandbox") == 1  # the refused one wrote no checks of its own
+    assert f"stopped (pid {proc.pid})" in text
