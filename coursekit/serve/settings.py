@@ -147,6 +147,9 @@ def serve_config(config):
     """
     known = Serve.class_trait_names(config=True)
     for name, value in (config.get("Serve") or {}).items():
+        if isinstance(value, bool):  # True is an int to Python, not a number of tries
+            raise ValueError(f"c.Serve.{name} = {value!r} is not valid: it takes "
+                             f"{expected(name)}")
         if name not in known:
             raise ValueError(_unknown(f"c.Serve.{name}", [f"c.Serve.{n}" for n in known],
                                       "a setting of coursekit serve") + " (docs/settings.md)")
@@ -202,6 +205,12 @@ def course_config(course, argv=()):
                              f"--Section.name=value, e.g. --Exchange.root=/srv/exchange")
     merged = Config()
     merged.merge(course.config)
+    sections = known_sections()
+    for section in course.config:  # another tool's section may be there; a typo of ours not
+        close = difflib.get_close_matches(section, list(sections), n=1, cutoff=0.8)
+        if section not in sections and close:
+            raise ValueError(f"c.{section} in {course.root / 'nbgrader_config.py'} is not a "
+                             f"section nbgrader or coursekit reads: did you mean c.{close[0]}?")
     if argv:
         given = KVArgParseConfigLoader(list(argv)).load_config()
         _check_sections(given)

@@ -249,11 +249,25 @@ def write_bundle(root, assignment_id, out):
     if out.exists() and (not out.is_dir() or any(out.iterdir())):
         raise ValueError(f"{out} exists and is not an empty folder; delete it or give "
                          f"another --out (the bundle is written from scratch).")
-    out.mkdir(parents=True, exist_ok=True)
-    shutil.copytree(release, out / assignment_id,
-                    ignore=shutil.ignore_patterns("__pycache__", ".ipynb_checkpoints"))
-    build_usefuns_wheel(root, out / "wheels")
-    (out / "requirements.txt").write_text(student_requirements(root))
-    for name, text in student_texts(root, assignment_id).items():
-        (out / name).write_text(text)
+    missing = [part for part in ("pyproject.toml", "requirements.txt", "usefuns", "student")
+               if not (root / part).exists()]
+    if missing:
+        raise FileNotFoundError(f"{root} has no {', '.join(missing)}: make the bundle in the "
+                                f"kit's own folder (the clone the course runs from), which "
+                                f"builds the usefuns wheel and pins the students' packages")
+    out.parent.mkdir(parents=True, exist_ok=True)
+    work = Path(tempfile.mkdtemp(prefix=f".{out.name}-", dir=out.parent))
+    try:  # written aside, then moved into place: a failure leaves no half bundle behind
+        shutil.copytree(release, work / assignment_id,
+                        ignore=shutil.ignore_patterns("__pycache__", ".ipynb_checkpoints"))
+        build_usefuns_wheel(root, work / "wheels")
+        (work / "requirements.txt").write_text(student_requirements(root))
+        for name, text in student_texts(root, assignment_id).items():
+            (work / name).write_text(text)
+        os.chmod(work, 0o755)
+        if out.exists():
+            out.rmdir()  # empty, checked above
+        work.rename(out)
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
     return sorted(p for p in out.rglob("*") if p.is_file())

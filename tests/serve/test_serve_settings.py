@@ -141,3 +141,16 @@ def test_does_a_misspelt_course_id_name_the_courses_in_the_exchange(tmp_path):
                                                 r"nn-course\)"):
         serve_settings(course_config(Course(ROOT), [f"--Exchange.root={tmp_path}",
                                                     "--CourseDirectory.course_id=nn-corse"]))
+
+
+@pytest.mark.parametrize("line, message", [
+    ("c.Serv.graded_tries = 2", r"c.Serv in .* did you mean c.Serve\?"),
+    ("c.Serve.graded_tries = True", r"c.Serve.graded_tries = True is not valid"),
+])
+def test_does_a_misspelt_section_or_a_switch_in_the_course_config_stop_it(tmp_path, line,
+                                                                          message):
+    root = course.copy_course(ROOT, tmp_path / "course")
+    with open(root / "nbgrader_config.py", "a") as config:
+        config.write(f'{line}\nc.Exchange.root = "{tmp_path}"\n')
+    with pytest.raises(ValueError, match=message):
+        serve_settings(course_config(Course(root)))

@@ -151,6 +151,8 @@ def test_does_the_readme_say_how_to_get_feedback_with_the_courses_limit(built):
                    f"nbgrader submit {ASSIGNMENT} --course nn-course", "Fetch Feedback",
                    f"nbgrader fetch_feedback {ASSIGNMENT} --course nn-course",
                    "could not be graded (its feedback says why) does not count",
+                   "arrives after the due date is kept but not graded on submit",
+                   "written answers are graded later", "in your home folder",
                    "last submission before the deadline"):
         assert phrase in readme, phrase
 
@@ -201,6 +203,20 @@ def test_does_the_bundle_refuse_a_folder_that_is_not_empty(tmp_path, capsys):
     assert cli.main(argv) == 2
     assert "not an empty folder" in capsys.readouterr().err
     assert [p.name for p in tmp_path.iterdir()] == ["notes.txt"]  # nothing lost
+
+
+def test_does_a_course_folder_without_the_kit_say_where_to_make_the_bundle(tmp_path, capsys):
+    """A scratch course (``copy_course``) lacks the kit's files: a clear error, and no half
+    bundle left behind for the next try to trip on."""
+    from coursekit import course
+
+    root = course.copy_course(ROOT, tmp_path / "course")
+    shutil.copytree(ROOT / "release", root / "release")
+    out = tmp_path / "bundle"
+    argv = ["--root", str(root), "student-bundle", ASSIGNMENT, "--out", str(out)]
+    assert cli.main(argv) == 2
+    assert "make the bundle in the kit's own folder" in capsys.readouterr().err
+    assert not out.exists() and sorted(p.name for p in tmp_path.iterdir()) == ["course"]
 
 
 # ---------------------------------------------------------------- installed (slow)
