@@ -144,6 +144,8 @@ def _parser():
                         "coursekit/isolation/warm_kernel.py)")
     p.set_defaults(func=cmd_autograde)
     p = sub.add_parser("serve", help="grade on submit: watch the exchange, grade, release feedback",
+                       usage="coursekit serve ASSIGNMENT [--workers N | --scheduler ADDRESS] "
+                             "[--once] [--status] [--Section.name=value ...]",
                        description=textwrap.fill(
                            "Watch nbgrader's exchange (inbound) for new submissions of "
                            "ASSIGNMENT, grade each with the hardened engine on Dask and release "
@@ -165,6 +167,8 @@ def _parser():
                         "(running, running_pid: probed on its lock); start nothing")
     p.set_defaults(func=cmd_serve, nbgrader_settings=[])
     p = sub.add_parser("collect", help="nbgrader collect --update, safe: links not followed",
+                       usage="coursekit collect ASSIGNMENT [--before-duedate] "
+                             "[--Section.name=value ...]",
                        description=textwrap.fill(
                            "The final collect from nbgrader's exchange into submitted/: each "
                            "student's newest submission (nbgrader collect --update), choosing "

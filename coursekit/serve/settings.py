@@ -78,7 +78,10 @@ def _unknown(setting, known, what):
     """The message for ``setting`` (``"Serve.graded_trys"``), not one of ``known``."""
     close = difflib.get_close_matches(setting, known, n=1, cutoff=0.6)
     hint = f"did you mean {close[0]}? " if close else ""
-    return f"{setting} is not {what}: {hint}known: {', '.join(sorted(known))}"
+    names = sorted(known)
+    listed = ", ".join(names[:12]) + (f" ... ({len(names)} in all; docs/settings.md)"
+                                      if len(names) > 12 else "")
+    return f"{setting} is not {what}: {hint}known: {listed}"
 
 
 @functools.lru_cache(maxsize=1)

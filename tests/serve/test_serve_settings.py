@@ -79,9 +79,7 @@ def test_does_a_misspelt_section_say_which_sections_exist(tmp_path):
     message = str(err.value)
     assert "--Exhange is not a section nbgrader or coursekit reads: did you mean --Exchange?" \
         in message
-    for section in ("--CourseDirectory", "--ExchangeSubmit", "--Execute", "--Serve",
-                    "--Sandbox", "--RecoveringExecute", "--Validator"):
-        assert section in message, section
+    assert "in all; docs/settings.md" in message and len(message) < 600  # not 120 names
 
 
 def test_are_the_settings_of_nbgrader_and_coursekit_sections_accepted(tmp_path):
