@@ -147,21 +147,23 @@ def cmd_autograde(args):
 
 
 def _serve_logging(course_root, assignment):
-    """Log lines of ``coursekit.serve`` on stderr and in coursekit_status/<a>.serve.log (UTC)."""
+    """Log lines of ``coursekit.serve`` on stderr and in coursekit_status/<a>.serve.log (UTC),
+    one line per message (:class:`~coursekit.serve.status.OneLineFormatter`)."""
     import logging
 
-    formatter = logging.Formatter("%(asctime)s %(message)s", "%Y-%m-%dT%H:%M:%SZ")
-    formatter.converter = time.gmtime
     from coursekit.course.status import status_folder
+    from coursekit.serve.status import OneLineFormatter
 
+    formatter = OneLineFormatter("%(asctime)s %(message)s", "%Y-%m-%dT%H:%M:%SZ")
+    formatter.converter = time.gmtime
     log_file = status_folder(course_root) / f"{assignment}.serve.log"
-    log_file.parent.mkdir(parents=True, exist_ok=True)
     logger = logging.getLogger("coursekit.serve")
     logger.setLevel(logging.INFO)
     for handler in list(logger.handlers):  # main() called again in one process: not twice
         logger.removeHandler(handler)
         handler.close()
-    for handler in (logging.StreamHandler(sys.stderr), logging.FileHandler(log_file, errors="backslashreplace")):
+    for handler in (logging.StreamHandler(sys.stderr),
+                    logging.FileHandler(log_file, errors="backslashreplace")):
         handler.setFormatter(formatter)
         logger.addHandler(handler)
     return log_file

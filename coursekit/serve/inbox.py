@@ -20,11 +20,12 @@ import html
 import os
 import shutil
 import stat
+import time
 from dataclasses import dataclass
 from datetime import timezone
 from pathlib import Path
 
-__all__ = ["Inbound", "read_small", "shown", "list_inbound", "collect_one", "collect_all",
+__all__ = ["Inbound", "read_small", "student_uid", "open_inbound", "shown", "list_inbound", "collect_one", "collect_all",
            "release_feedback", "release_notice", "feedback_folder"]
 
 
@@ -42,6 +43,8 @@ class Inbound:
             student can set back (:mod:`coursekit.serve.admission`).
         stamp_file: the text of its ``timestamp.txt``; ``problem``: why it is not a submission
             nbgrader made (None if it could be one).
+        identity: the folder's ``(st_dev, st_ino)`` when it was listed: every later read goes
+            through a handle opened on that very folder (:func:`open_inbound`).
     """
     name: str
     student: str
@@ -51,22 +54,59 @@ class Inbound:
     arrived: float = 0.0
     stamp_file: str = ""
     problem: str = None
+    identity: tuple = None
 
 
-def read_small(path, limit=4096):
-    """The text of the regular file ``path`` (at most ``limit`` bytes), never following a link
-    nor blocking on a pipe.
+def read_small(path, limit=4096, dir_fd=None):
+    """The text of the regular file ``path`` (at most ``limit`` bytes; relative to the folder
+    handle ``dir_fd`` if given), never following a link nor blocking on a pipe.
 
     Raises:
         OSError: ``path`` is missing, a link or not a regular file.
     """
-    fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK)
+    fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC,
+                 dir_fd=dir_fd)
     try:
         if not stat.S_ISREG(os.fstat(fd).st_mode):
             raise OSError(f"{Path(path).name} is not a regular file")
         return os.read(fd, limit).decode("utf-8", errors="replace")
     finally:
         os.close(fd)
+
+
+def student_uid(student):
+    """The uid of the account named ``student`` (every file of their submission must be
+    theirs).
+
+    Raises:
+        OSError: no such account (then no file can be theirs).
+    """
+    import pwd
+
+    try:
+        return pwd.getpwnam(student).pw_uid
+    except KeyError:
+        raise OSError(f"there is no account {student!r}; submit from your own account") from None
+
+
+def open_inbound(inbound):
+    """A handle (fd) on the folder of ``inbound`` itself, opened without following a link and
+    checked to be the folder that was listed; the caller closes it.
+
+    Raises:
+        OSError: it is gone, a link, or another folder now has its name.
+    """
+    fd = os.open(inbound.path, os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW | os.O_CLOEXEC)
+    info = os.fstat(fd)
+    if inbound.identity is not None and (info.st_dev, info.st_ino) != tuple(inbound.identity):
+        os.close(fd)
+        raise OSError(f"{inbound.name} was replaced after it was listed")
+    return fd
+
+
+# a folder younger than this whose timestamp.txt or secret is missing or empty is still being
+# written by nbgrader submit; older, it is refused
+WRITING_S = 60.0
 
 
 def _inbound_folder(settings):
@@ -82,6 +122,14 @@ def _name_problem(name):
         return "its name is not valid text (UTF-8)"
     if not name.isprintable():
         return "its name holds control characters"
+    return None
+
+
+def _student_problem(student):
+    """Why a claimed student id cannot name a folder of its own (``submitted/<student>``), or
+    None: empty, ``.`` or ``..`` (which would map onto the assignment's folders)."""
+    if student in ("", ".", "..") or student.startswith("."):
+        return f"its student id {student!r} is not one nbgrader gives"
     return None
 
 
@@ -112,25 +160,38 @@ def list_inbound(settings, assignment_id):
             info = os.lstat(path)
         except FileNotFoundError:  # removed since the listing
             continue
-        common = dict(owner=owner_name(info.st_uid), arrived=info.st_ctime)
-        unreadable = _name_problem(path.name)
-        if unreadable:
-            found.append(Inbound(path.name, parts[0], parts[2], path, **common,
-                                 problem=unreadable))
+        common = dict(owner=owner_name(info.st_uid), arrived=info.st_ctime,
+                      identity=(info.st_dev, info.st_ino))
+        problem = _name_problem(path.name) or _student_problem(parts[0])
+        if not problem and not stat.S_ISDIR(info.st_mode):
+            problem = "it is not a folder nbgrader submit made"
+        if problem:
+            found.append(Inbound(path.name, parts[0], parts[2], path, **common, problem=problem))
             continue
-        if not stat.S_ISDIR(info.st_mode):
-            found.append(Inbound(path.name, parts[0], parts[2], path, **common,
-                                 problem="it is not a folder nbgrader submit made"))
-            continue
+        inbound = Inbound(path.name, parts[0], parts[2], path, **common)
         try:
-            stamp = read_small(path / "timestamp.txt", 256).strip()
+            fd = open_inbound(inbound)
+        except OSError:
+            continue  # gone or replaced since: the next look sees what is there
+        try:
+            stamp = read_small("timestamp.txt", 256, dir_fd=fd).strip()
+            secret = read_small("submission_secret.txt", 256, dir_fd=fd)
         except FileNotFoundError:
-            continue  # still being written
+            if time.time() - info.st_ctime < WRITING_S:
+                continue  # still being written (nbgrader writes these two last)
+            problem = "its timestamp.txt or submission_secret.txt is missing"
         except OSError as err:
-            found.append(Inbound(path.name, parts[0], parts[2], path, **common,
-                                 problem=f"its timestamp.txt cannot be read ({err.strerror or err})"))
-            continue
-        found.append(Inbound(path.name, parts[0], parts[2], path, **common, stamp_file=stamp))
+            problem = f"its timestamp.txt or submission_secret.txt cannot be read " \
+                      f"({err.strerror or err})"
+        else:
+            if not secret.strip():
+                if time.time() - info.st_ctime < WRITING_S:
+                    continue
+                problem = "its submission_secret.txt is empty"
+        finally:
+            os.close(fd)
+        found.append(Inbound(path.name, parts[0], parts[2], path, **common,
+                             stamp_file="" if problem else stamp, problem=problem))
     return sorted(found, key=lambda s: (s.arrived, s.name))
 
 
@@ -174,7 +235,8 @@ def copy_limits(coursedir):
 def _safe_collect(rules):
     """nbgrader's ``ExchangeCollect`` whose copy is :func:`~coursekit.serve.safecopy.
     copy_submission` (module docstring of :mod:`coursekit.serve.safecopy`): ``rules`` maps an
-    inbound folder's name to ``(owner uid or None, not_after or None)``. A refused or failed
+    inbound folder's name to ``(owner uid or None, not_after or None, (st_dev, st_ino) or
+    None)``. A refused or failed
     copy costs that student only: their folder is removed and the reason kept in ``failed``
     (``{student: reason}``); nbgrader's selection, update rule and groupshared modes stay."""
     from nbgrader.exchange.default import ExchangeCollect
@@ -190,10 +252,10 @@ def _safe_collect(rules):
         def do_copy(self, src, dest, log=None):
             name = Path(src).name
             student = name.rsplit("+", 3)[0]
-            owner_uid, not_after = rules.get(name, (None, None))
+            owner_uid, not_after, identity = rules.get(name, (None, None, None))
             try:
                 copied = copy_submission(src, dest, copy_limits(self.coursedir), owner_uid,
-                                         not_after)
+                                         not_after, identity)
             except Exception as err:  # noqa: BLE001 - this student only, never the collect
                 shutil.rmtree(dest, ignore_errors=True)  # nothing half collected is graded
                 self.failed[student] = str(err) if isinstance(err, OSError) else \
@@ -230,10 +292,10 @@ def collect_one(course, config, assignment_id, inbound, check_owner=True, not_af
     """
     from nbgrader.auth import Authenticator
 
-    uid = os.lstat(inbound.path).st_uid if check_owner else None
+    uid = student_uid(inbound.student) if check_owner else None
     limit = not_after if not_after is not None else inbound.arrived + ARRIVAL_GRACE_S
 
-    class CollectOne(_safe_collect({inbound.name: (uid, limit)})):
+    class CollectOne(_safe_collect({inbound.name: (uid, limit, inbound.identity)})):
         def init_src(self):
             super().init_src()
             self.src_records = [self._path_to_record(str(inbound.path))]
@@ -293,9 +355,11 @@ def collect_all(course, config, assignment_id, before_duedate=False):
     for sub in list_inbound(settings, assignment_id):
         reason = sub.problem or admission.refusal(sub, settings.check_owner)
         changed = None
+        uid = None
         if not reason:
             try:
-                changed = last_change(sub.path, limits)
+                uid = student_uid(sub.student) if settings.check_owner else None
+                changed = last_change(sub.path, limits, sub.identity)
             except Exception as err:  # noqa: BLE001 - this folder only
                 reason = str(err)
         if not reason:
@@ -313,8 +377,8 @@ def collect_all(course, config, assignment_id, before_duedate=False):
         key = (on_time or not before_duedate, changed, sub.name)  # nbgrader's rule
         if sub.student not in chosen or key > chosen[sub.student][0]:
             chosen[sub.student] = (key, record, None if on_time else changed - due)
-        rules[sub.name] = (os.lstat(sub.path).st_uid if settings.check_owner else None,
-                           due if before_duedate and on_time and due is not None else changed)
+        rules[sub.name] = (uid, due if before_duedate and on_time and due is not None
+                           else changed, sub.identity)
 
     class CollectAll(_safe_collect(rules)):
         def init_src(self):
@@ -374,27 +438,38 @@ def release_notice(settings, inbound, title, message):
     (every notebook of it), as ``release_feedback`` would; return the pages written.
 
     Used for submissions the service does not grade (over the limit, superseded, failed): the
-    student learns why from the Assignments tab, like any feedback.
+    student learns why from the Assignments tab, like any feedback. The secret and the notebook
+    names are read through a handle on the listed folder itself (:func:`open_inbound`): a link
+    in the exchange to another student's folder must not aim a notice at that student's page.
+    Nothing is written for a folder that is not one (a link), a secret that is empty or not a
+    file, or names that are not text.
     """
     from nbgrader.utils import notebook_hash
 
     try:
-        secret = read_small(inbound.path / "submission_secret.txt")
+        fd = open_inbound(inbound)
+    except OSError:
+        return []
+    try:
+        secret = read_small("submission_secret.txt", dir_fd=fd)
+        notebooks = sorted(n for n in os.listdir(fd) if n.endswith(".ipynb"))[:20]
     except OSError:  # missing, a link or a pipe: there is no page the student could fetch
+        return []
+    finally:
+        os.close(fd)
+    if not secret.strip():
         return []
     dest = feedback_folder(settings)
     page = NOTICE.format(title=html.escape(shown(title)), message=html.escape(shown(message)),
                          student=html.escape(shown(inbound.student)),
                          timestamp=html.escape(shown(inbound.timestamp)))
     written = []
-    try:
-        notebooks = sorted(n for n in os.listdir(inbound.path) if n.endswith(".ipynb"))
-    except OSError:
-        return []
-    for notebook in (Path(n) for n in notebooks[:20]):
-        target = dest / f"{notebook_hash(secret=secret, notebook_id=notebook.stem)}.html"
+    for notebook in notebooks:
+        if _name_problem(notebook):
+            continue
+        target = dest / f"{notebook_hash(secret=secret, notebook_id=notebook[:-6])}.html"
         tmp = target.with_name(target.stem + "-tmp.html")
-        tmp.write_text(page)
+        tmp.write_bytes(page.encode("utf-8"))
         os.chmod(tmp, 0o644)
         tmp.replace(target)  # atomic, as release_feedback's move
         written.append(target)

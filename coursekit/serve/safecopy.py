@@ -16,10 +16,15 @@ a tree relative to open folder handles with limits: it
   another's file is refused; nbgrader submit never makes one), owned by ``owner_uid`` when given;
 - walks without recursion and stops at ``max_files`` files, ``max_depth`` folders deep,
   ``max_file_bytes`` per file (larger ones are left out, as nbgrader's ``max_file_size``)
-  and ``max_bytes`` in all, counted while copying (bytes actually read, not a size read first);
+  and ``max_bytes`` in all, counted while copying (bytes actually read, not a size read first),
+  and ``max_entries`` entries of any kind (folders, links, skipped files: a tree of 200,000
+  empty folders had cost 790 MB and a minute and a half a pass), depth first with at most
+  ``max_depth + 1`` folder handles open;
 - refuses an entry changed after ``not_after`` (its ``st_ctime``, which no user can set back;
-  writing a file's bytes changes it): work rewritten in an already submitted folder after its
-  arrival or the due date is not taken as on time;
+  ``write(2)`` to a file changes it at once, a write through ``mmap`` only at writeback, up to
+  about 30 s later on ext4 and never on tmpfs: keep the exchange on a disk file system): work
+  rewritten in an already submitted folder after its arrival or the due date is not taken as
+  on time;
 - honours nbgrader's ``CourseDirectory.ignore`` and ``include`` globs.
 
 A refusal raises :class:`CopyRefused` with a reason for the student; the caller removes what
@@ -51,6 +56,7 @@ class CopyLimits:
     max_file_bytes: int = 100_000 * 1000
     max_files: int = 1000
     max_depth: int = 8
+    max_entries: int = 4000
     ignore: tuple = ()
     include: tuple = ("*",)
 
@@ -90,54 +96,65 @@ def _wanted(name, limits):
     return any(fnmatch.fnmatch(name, glob) for glob in limits.include)
 
 
-def _walk(src, limits, owner_uid, not_after):
+def _walk(src, limits, owner_uid, not_after, identity=None):
     """Yield ``(relative name, kind, dir_fd, name, stat)`` of every entry under ``src``, folders
-    before their contents, with the checks of the module docstring; ``kind`` is "dir", "file",
-    "link" or "big". The folder handles are closed when the walk ends."""
+    before their contents, with the checks of the module docstring; ``kind`` is "top", "dir",
+    "file", "link" or "big". Depth first, streaming each folder's entries: at most
+    ``max_depth + 1`` folder handles are open at once, and no listing is held whole, whatever
+    the folder holds. ``identity``: the ``(st_dev, st_ino)`` the folder must have (the one that
+    was admitted, not one renamed into its place since)."""
     top, info = _open_dir(src, None, None)
-    if not stat.S_ISDIR(info.st_mode):
+    if identity is not None and (info.st_dev, info.st_ino) != tuple(identity):
         os.close(top)
-        raise CopyRefused("the submission is not a folder")
+        raise CopyRefused("the submission's folder was replaced after it arrived; submit again")
     _check_entry(".", info, owner_uid, not_after)
     yield ".", "top", None, None, info
-    todo, files = [(top, "", 0)], 0
+    stack, files, seen = [(top, os.scandir(top), "", 0)], 0, 0
     try:
-        while todo:
-            fd, prefix, depth = todo.pop()
-            try:
-                for name in sorted(os.listdir(fd)):
-                    rel = prefix + name
-                    entry = os.stat(name, dir_fd=fd, follow_symlinks=False)
-                    mode = entry.st_mode
-                    if stat.S_ISLNK(mode):
-                        yield rel, "link", fd, name, entry
-                    elif stat.S_ISDIR(mode):
-                        if any(fnmatch.fnmatch(name, glob) for glob in limits.ignore):
-                            continue  # include globs are for files, as nbgrader's
-                        if depth + 1 > limits.max_depth:
-                            raise CopyRefused(f"{rel} is nested more than {limits.max_depth} "
-                                              f"folders deep; submit a flatter folder")
-                        _check_entry(rel, entry, owner_uid, not_after)
-                        sub, _ = _open_dir(name, fd, entry)
-                        todo.append((sub, rel + "/", depth + 1))
-                        yield rel, "dir", fd, name, entry
-                    elif stat.S_ISREG(mode):
-                        if not _wanted(name, limits):
-                            continue
-                        files += 1
-                        if files > limits.max_files:
-                            raise CopyRefused(f"the submission holds more than "
-                                              f"{limits.max_files} files; submit only your work")
-                        _check_entry(rel, entry, owner_uid, not_after)
-                        kind = "big" if entry.st_size > limits.max_file_bytes else "file"
-                        yield rel, kind, fd, name, entry
-                    else:
-                        raise CopyRefused(f"{rel} is not a regular file (a pipe, socket or "
-                                          f"device: nbgrader submit makes none)")
-            finally:
+        while stack:
+            fd, entries, prefix, depth = stack[-1]
+            entry = next(entries, None)
+            if entry is None:
+                entries.close()
                 os.close(fd)
+                stack.pop()
+                continue
+            name = entry.name
+            rel = prefix + name
+            seen += 1
+            if seen > limits.max_entries:
+                raise CopyRefused(f"the submission holds more than {limits.max_entries} files "
+                                  f"and folders; submit only your work")
+            info = os.stat(name, dir_fd=fd, follow_symlinks=False)
+            mode = info.st_mode
+            if stat.S_ISLNK(mode):
+                yield rel, "link", fd, name, info
+            elif stat.S_ISDIR(mode):
+                if any(fnmatch.fnmatch(name, glob) for glob in limits.ignore):
+                    continue  # include globs are for files, as nbgrader's
+                if depth + 1 > limits.max_depth:
+                    raise CopyRefused(f"{rel} is nested more than {limits.max_depth} folders "
+                                      f"deep; submit a flatter folder")
+                _check_entry(rel, info, owner_uid, not_after)
+                sub, _ = _open_dir(name, fd, info)
+                yield rel, "dir", fd, name, info
+                stack.append((sub, os.scandir(sub), rel + "/", depth + 1))
+            elif stat.S_ISREG(mode):
+                if not _wanted(name, limits):
+                    continue
+                files += 1
+                if files > limits.max_files:
+                    raise CopyRefused(f"the submission holds more than {limits.max_files} "
+                                      f"files; submit only your work")
+                _check_entry(rel, info, owner_uid, not_after)
+                yield rel, "big" if info.st_size > limits.max_file_bytes else "file", fd, \
+                    name, info
+            else:
+                raise CopyRefused(f"{rel} is not a regular file (a pipe, socket or device: "
+                                  f"nbgrader submit makes none)")
     finally:
-        for fd, _, _ in todo:
+        for fd, entries, _, _ in stack:
+            entries.close()
             os.close(fd)
 
 
@@ -169,7 +186,8 @@ def _copy_file(fd_dir, name, listed, dest, budget):
         os.close(fd)
 
 
-def copy_submission(src, dest, limits=CopyLimits(), owner_uid=None, not_after=None):
+def copy_submission(src, dest, limits=CopyLimits(), owner_uid=None, not_after=None,
+                    identity=None):
     """Copy the folder ``src`` into the new folder ``dest`` (module docstring).
 
     Args:
@@ -178,6 +196,7 @@ def copy_submission(src, dest, limits=CopyLimits(), owner_uid=None, not_after=No
         limits: :class:`CopyLimits`.
         owner_uid: every entry must belong to this uid (None: not checked).
         not_after: refuse an entry changed after this time (s since the epoch; None: no check).
+        identity: ``(st_dev, st_ino)`` the folder must have (the admitted one; None: any).
 
     Returns:
         :class:`CopyResult`.
@@ -190,7 +209,7 @@ def copy_submission(src, dest, limits=CopyLimits(), owner_uid=None, not_after=No
     dest.parent.mkdir(parents=True, exist_ok=True)
     dest.mkdir()
     result = CopyResult()
-    for rel, kind, fd, name, info in _walk(str(src), limits, owner_uid, not_after):
+    for rel, kind, fd, name, info in _walk(str(src), limits, owner_uid, not_after, identity):
         result.last_change = max(result.last_change, info.st_ctime)
         if kind == "dir":
             (dest / rel).mkdir()
@@ -207,7 +226,7 @@ def copy_submission(src, dest, limits=CopyLimits(), owner_uid=None, not_after=No
     return result
 
 
-def last_change(src, limits=CopyLimits()):
+def last_change(src, limits=CopyLimits(), identity=None):
     """The latest ``st_ctime`` of the folder ``src`` and everything under it (s since the
     epoch), by the same walk as :func:`copy_submission`, nothing copied: when the submission
     was last changed, which no student can set back.
@@ -216,6 +235,6 @@ def last_change(src, limits=CopyLimits()):
         CopyRefused, OSError: as :func:`copy_submission`.
     """
     latest = 0.0
-    for _, _, _, _, info in _walk(str(src), limits, None, None):
+    for _, _, _, _, info in _walk(str(src), limits, None, None, identity):
         latest = max(latest, info.st_ctime)
     return latest

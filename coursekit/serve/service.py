@@ -90,11 +90,16 @@ def _each(items, step, what):
 
 
 def _notice(settings, record, name, inbound, status, title, message, **fields):
-    if inbound is not None:
-        inbox.release_notice(settings, inbound, title, message)
+    """Record ``status`` for ``name`` first (fail closed: a decision not to grade holds even
+    if its page cannot be written), then release its page, best effort."""
     now = time.time()
     entry = record.update(name, status=status, reason=message, released_at=now, **fields)
     LOG.info("%s %s %s: %s", status, entry["student"], name, message)
+    if inbound is not None:
+        try:
+            inbox.release_notice(settings, inbound, title, message)
+        except Exception:  # noqa: BLE001 - the decision is recorded; only the page is lost
+            LOG.exception("the page of %s %r could not be written", status, name)
 
 
 def _receive(record, sub):
@@ -178,15 +183,26 @@ def _plan(record, settings, found, due=None):
     return to_grade
 
 
-def _grade(course, assignment_id, config, options, record, to_grade, found, settings):
+def _grade(course, assignment_id, config, options, record, to_grade, found, settings,
+           due=None):
     """Collect and grade ``{student: name}``; record each verdict."""
     from coursekit.engine.job import GradingSettings
     from coursekit.parallel import BatchOptions, autograde_batch
 
     collected = {}
     for student, name in sorted(to_grade.items()):
+        sub = found.get(name)
+        # the rules again, where they are used: nothing reaches the grader that admission
+        # would refuse, whatever happened to the steps before
+        reason = "it is no longer in the exchange" if sub is None else (
+            sub.problem or admission.refusal(sub, settings.check_owner))
+        if reason or admission.lateness(_arrived(record.entries[name]), due) is not None:
+            record.update(name, status="refused", counted=False, released_at=time.time(),
+                          reason=f"not graded: {reason or 'it arrived after the due date'}")
+            LOG.warning("not graded %r: %s", name, record.entries[name]["reason"])
+            continue
         try:
-            inbox.collect_one(course, config, assignment_id, found[name],
+            inbox.collect_one(course, config, assignment_id, sub,
                               check_owner=settings.check_owner)
         except (RuntimeError, OSError, KeyError) as err:
             record.update(name, status="graded", verdict="failed", counted=False,
@@ -310,7 +326,7 @@ def serve_once(course, assignment_id, config, settings, options=None, started=No
     write_status(course, assignment_id, record, started or time.time(), passes)
     to_grade = _plan(record, settings, found, due)
     if to_grade:
-        _grade(course, assignment_id, config, options, record, to_grade, found, settings)
+        _grade(course, assignment_id, config, options, record, to_grade, found, settings, due)
     if record.with_status("graded"):
         _release(course, assignment_id, config, settings, record, found)
     return write_status(course, assignment_id, record, started or time.time(), passes)

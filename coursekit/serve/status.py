@@ -12,6 +12,7 @@ folder's ctime, :mod:`coursekit.serve.admission`) to released feedback. Times ar
 the epoch.
 """
 import json
+import logging
 import os
 import statistics
 import time
@@ -21,7 +22,20 @@ from pathlib import Path
 
 from coursekit.serve.state import ServeRecord
 
-__all__ = ["status_path", "write_status", "read_served", "epoch"]
+__all__ = ["status_path", "write_status", "read_served", "epoch", "OneLineFormatter"]
+
+
+class OneLineFormatter(logging.Formatter):
+    """A ``logging.Formatter`` that keeps each message on one line: a student's folder name
+    with a newline in it must not forge a log line (``graded daemon ...: score 40``). Control
+    characters of the message are escaped (``\\n``); a traceback stays as Python wrote it."""
+
+    def formatMessage(self, record):
+        text = record.message
+        if not text.isprintable():
+            record.message = "".join(c if c.isprintable() else
+                                     c.encode("unicode_escape").decode("ascii") for c in text)
+        return super().formatMessage(record)
 
 
 def epoch(timestamp):

@@ -193,6 +193,7 @@ def test_does_the_final_collect_skip_what_the_service_would_refuse(tmp_path):
     garbage = ex / COURSE_ID / "inbound" / f"x+{ASSIGNMENT}+not-a-time+abc"
     garbage.mkdir()
     (garbage / "timestamp.txt").write_text("not-a-time")
+    (garbage / "submission_secret.txt").write_text("s")
     piped = _submit(ex, "daemon", owner=1)  # uid 1 is daemon on Debian
     os.mkfifo(piped / "pipe")
     code = main(["--root", str(root), "collect", ASSIGNMENT, f"--Exchange.root={ex}"])
@@ -245,3 +246,43 @@ def test_does_a_name_that_is_not_text_cost_only_its_own_submission(tmp_path):
     assert "not valid text" in odd_entry["reason"]
     assert len(list((tmp_path / "ex" / COURSE_ID / "feedback").glob("*.html"))) == 2
     assert not list((tmp_path / "ex" / COURSE_ID / "feedback").glob("*-tmp.html"))
+
+
+def test_does_a_refusal_hold_when_its_page_cannot_be_written(tmp_path, monkeypatch):
+    """Fail closed: the decision is recorded before the page; a page that fails (an empty
+    secret, a name nbgrader's hash refuses) must not leave the submission to be graded."""
+    root = course.copy_course(ROOT, tmp_path / "course")
+    forged = _submit(tmp_path / "ex", "daemon", owner=NOBODY)  # nobody, in daemon's name
+
+    def broken(*args, **kwargs):
+        raise AssertionError("nbgrader's notebook_hash: empty secret")
+
+    monkeypatch.setattr(inbox, "release_notice", broken)
+    status = serve_once(Course(root), ASSIGNMENT, course_config(Course(root)),
+                        _settings(tmp_path / "ex"))
+    entry = ServeRecord(root, ASSIGNMENT).entries[forged.name]
+    assert entry["status"] == "refused" and status["queue"] == 0
+    assert not (root / "submitted" / "daemon").exists()  # nothing collected, nothing graded
+
+
+def test_can_a_link_in_the_exchange_aim_a_notice_at_another_students_page(tmp_path):
+    from nbgrader.utils import notebook_hash
+
+    root = course.copy_course(ROOT, tmp_path / "course")
+    victim = root / "submitted" / "daemon" / ASSIGNMENT  # holds the victim's secret
+    victim.mkdir(parents=True)
+    (victim / "submission_secret.txt").write_text("victim-secret")
+    (victim / f"{ASSIGNMENT}.ipynb").write_text("{}")
+    feedback = tmp_path / "ex" / COURSE_ID / "feedback"
+    feedback.mkdir(parents=True)
+    page = feedback / f"{notebook_hash(secret='victim-secret', notebook_id=ASSIGNMENT)}.html"
+    page.write_text("the victim's real feedback")
+    inbound = tmp_path / "ex" / COURSE_ID / "inbound"
+    inbound.mkdir()
+    link = inbound / f"nobody+{ASSIGNMENT}+{_stamp(datetime.now(timezone.utc))}+evil"
+    link.symlink_to(victim)
+    os.lchown(link, NOBODY, NOBODY)
+    serve_once(Course(root), ASSIGNMENT, course_config(Course(root)), _settings(tmp_path / "ex"))
+    assert ServeRecord(root, ASSIGNMENT).entries[link.name]["status"] == "refused"
+    assert page.read_text() == "the victim's real feedback"
+    assert [p.name for p in feedback.iterdir()] == [page.name]

@@ -154,3 +154,26 @@ def test_are_files_over_the_file_limit_left_out_and_ignored_names_skipped(tmp_pa
                              CopyLimits(max_file_bytes=2000, ignore=(".ipynb_checkpoints",)))
     assert result.left_out == ["model.pt"]
     assert not (tmp_path / "dest" / ".ipynb_checkpoints").exists()
+
+
+def test_does_a_flood_of_empty_folders_stop_at_the_entry_limit_with_few_handles(tmp_path):
+    src = _folder(tmp_path)
+    for i in range(3000):
+        (src / "b" / f"d{i}").mkdir(parents=True)
+    os.mkfifo(src / "zz")  # would fail the copy only at the very end of a full walk
+    opened = len(os.listdir("/proc/self/fd"))
+    started = time.monotonic()
+    with pytest.raises(CopyRefused, match="more than 2000 files and folders"):
+        copy_submission(src, tmp_path / "dest", CopyLimits(max_entries=2000))
+    assert time.monotonic() - started < 10
+    assert len(os.listdir("/proc/self/fd")) == opened  # every handle closed
+    assert sum(1 for _ in (tmp_path / "dest").rglob("*")) <= 2000
+
+
+def test_is_a_folder_renamed_into_the_admitted_ones_place_refused(tmp_path):
+    src = _folder(tmp_path)
+    admitted = os.stat(src)
+    os.rename(src, tmp_path / "elsewhere")
+    _folder(tmp_path)  # a new folder of the same name
+    with pytest.raises(CopyRefused, match="replaced after it arrived"):
+        copy_submission(src, tmp_path / "dest", identity=(admitted.st_dev, admitted.st_ino))

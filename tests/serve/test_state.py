@@ -194,3 +194,16 @@ def test_does_the_log_say_the_rules_at_start_and_when_sigterm_stopped_it(scratch
     assert "due date none set" in text
     assert text.count("sandbox") == 1  # the refused one wrote no checks of its own
     assert f"stopped (pid {proc.pid})" in text
+
+
+def test_can_a_folder_name_with_a_newline_forge_no_log_line():
+    import logging
+
+    from coursekit.serve.status import OneLineFormatter
+
+    record = logging.LogRecord("coursekit.serve", logging.INFO, __file__, 1,
+                               "received %s %s", ("nobody", "a\n2026-12-01T13:47:00Z graded "
+                                                  "daemon: score 40\tx\x1b[2J"), None)
+    line = OneLineFormatter("%(message)s").format(record)
+    assert "\n" not in line and "\x1b" not in line
+    assert line == "received nobody a\\n2026-12-01T13:47:00Z graded daemon: score 40\\tx\\x1b[2J"
