@@ -6,18 +6,21 @@
 
 Builds a scratch course (``copy_course`` + ``coursekit release``), writes ``--copies`` copies of
 the chosen samples as students ``<sample>-<k>`` and grades the same submissions, each time in a
-fresh copy of that course, in six ways (four with --quick), one after the other (``--rounds`` times, every other
+fresh copy of that course, in seven ways (five with --quick), one after the other (``--rounds`` times, every other
 round in reverse order):
 
 - ``serial``: one plain ``nbgrader autograde <a> --force`` (nbgrader's way);
-- ``parallel``: ``autograde_batch(workers=N)`` without the sandbox and the out-of-kernel
-  verification (lean start: nbgrader forked from a preloaded process per submission; warm
+- ``parallel``: ``autograde_batch(workers=N)`` without the sandbox (``Sandbox.enabled =
+  False``: kernels and the verification child run with the limits only; lean start: nbgrader forked from a preloaded process per submission; warm
   kernels: each kernel forked from a process that imported torch, ``coursekit.isolation.warm_kernel``):
   the same grading as serial nbgrader, in parallel;
 - ``parallel_cold``: the same with every kernel started from scratch (``warm=False``), to show
   what the warm kernels buy;
 - ``parallel_hardened``: ``autograde_batch(workers=N)`` as ``coursekit autograde`` runs it, with
-  the bwrap sandbox and the verification (docs/security.md): what hardening costs;
+  the sandbox and the verification (docs/security.md): kernels and verification children are
+  forks of the kernel server that confine themselves (``coursekit.isolation.warm_sandbox``);
+- ``parallel_hardened_bwrap``: the same with ``c.Sandbox.warm_start = False``: bwrap starts
+  every kernel and verification child cold (the hardened default before issue 15);
 - ``serial_one_thread``: serial with ``OMP_NUM_THREADS=MKL_NUM_THREADS=1``, the thread setting
   each parallel task gets on a full machine, so that threads and parallelism can be told apart;
 - ``parallel_plain``: ``autograde_batch(lean=False)``, a fresh ``python -m nbgrader`` per
@@ -37,6 +40,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from dataclasses import replace
 from pathlib import Path
 
 from coursekit.course import commands
@@ -46,7 +50,9 @@ from coursekit import cli, course
 from coursekit.results import grades as grading
 
 from coursekit.term import samples
-from coursekit.parallel import autograde_batch
+from coursekit.engine.job import GradingSettings
+from coursekit.isolation.settings import SandboxLimits
+from coursekit.parallel import BatchOptions, autograde_batch
 
 ROOT = Path(__file__).resolve().parents[1]
 ASSIGNMENT = "two_layer_net"
@@ -174,8 +180,8 @@ def main(argv=None):
     parser.add_argument("--rounds", type=int, default=1, help="times to repeat every run")
     parser.add_argument("--repeat", type=int, default=3, help="runs of each overhead timing")
     parser.add_argument("--quick", action="store_true",
-                        help="only serial, parallel, parallel_cold and parallel_hardened "
-                             "(skip the one-thread and plain runs)")
+                        help="only serial, parallel, parallel_cold, parallel_hardened and "
+                             "parallel_hardened_bwrap (skip the one-thread and plain runs)")
     parser.add_argument("--runs", help="only these runs, comma-separated (serial always runs: "
                                        "the grades are compared with its)")
     parser.add_argument("--work", help="scratch folder (default: a temporary one, removed)")
@@ -185,30 +191,27 @@ def main(argv=None):
     names = args.sample or DEFAULT_SAMPLES
     work = Path(args.work or tempfile.mkdtemp(prefix="bench-autograde-")).resolve()
     one_thread = {"OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1"}
-    plain = {"enabled": False, "verify": False}  # nbgrader's grading, in parallel
-    runs = {"serial": lambda c: serial(c),
-            "parallel": lambda c: autograde_batch(c, ASSIGNMENT, workers=args.workers,
-                                                  force=True, sandbox=plain),
-            "parallel_cold": lambda c: autograde_batch(c, ASSIGNMENT, workers=args.workers,
-                                                       force=True, sandbox=plain, warm=False),
-            "parallel_hardened": lambda c: autograde_batch(c, ASSIGNMENT, workers=args.workers,
-                                                           force=True)}
-    if not args.quick:
-        runs["serial_one_thread"] = lambda c: serial(c, one_thread)
-        runs["parallel_plain"] = lambda c: autograde_batch(c, ASSIGNMENT, workers=args.workers,
-                                                           force=True, lean=False, sandbox=plain)
-    if args.runs:
-        wanted = {"serial", *args.runs.split(",")}
-        unknown = wanted - {"serial", "parallel", "parallel_cold", "parallel_hardened",
-                            "serial_one_thread", "parallel_plain"}
-        if unknown:
-            parser.error(f"unknown runs {sorted(unknown)}")
-        if "serial_one_thread" in wanted:
-            runs["serial_one_thread"] = lambda c: serial(c, one_thread)
-        if "parallel_plain" in wanted:
-            runs["parallel_plain"] = lambda c: autograde_batch(
-                c, ASSIGNMENT, workers=args.workers, force=True, lean=False, sandbox=plain)
-        runs = {run: grade for run, grade in runs.items() if run in wanted}
+    off = GradingSettings(sandbox=SandboxLimits(enabled=False))  # no bwrap (limits only)
+
+    def batch(settings=None, **options):
+        return lambda c: autograde_batch(c, ASSIGNMENT, BatchOptions(
+            workers=args.workers, force=True, progress=False, **options), settings)
+
+    every = {"serial": lambda c: serial(c),
+             "parallel": batch(off),
+             "parallel_cold": batch(replace(off, warm=False)),
+             "parallel_hardened": batch(),
+             "parallel_hardened_bwrap": batch(GradingSettings(sandbox=SandboxLimits(
+                 warm_start=False))),
+             "serial_one_thread": lambda c: serial(c, one_thread),
+             "parallel_plain": batch(replace(off, lean=False))}
+    quick = ["serial", "parallel", "parallel_cold", "parallel_hardened",
+             "parallel_hardened_bwrap"]
+    wanted = ({"serial", *args.runs.split(",")} if args.runs else
+              set(quick if args.quick else every))
+    if wanted - set(every):
+        parser.error(f"unknown runs {sorted(wanted - set(every))}")
+    runs = {run: grade for run, grade in every.items() if run in wanted}
     report = {"date": time.strftime("%Y-%m-%d %H:%M %Z"), "machine": machine(),
               "submissions": len(names) * args.copies, "workers": args.workers,
               "rounds": args.rounds, "runs": {run: {"seconds_all": [], "load_before": []}
@@ -255,6 +258,7 @@ def main(argv=None):
             info["per_minute"] = 60 * report["submissions"] / info["seconds"]
             info["cpu_busy_s"] = statistics.median(info["cpu_busy_all"])
             info["cores_busy"] = info["cpu_busy_s"] / info["seconds"]
+            info["cpu_per_submission_s"] = info["cpu_busy_s"] / report["submissions"]
         seconds = {run: info["seconds"] for run, info in report["runs"].items()}
         for run in seconds:
             if run != "serial":
@@ -281,11 +285,15 @@ def print_report(report):
     print(f"median of {report['rounds']} round(s):")
     for run, info in report["runs"].items():
         print(f"  {run:18} {info['seconds']:7.1f} s  {info['per_minute']:5.2f} submissions/min"
-              f"  {info['cpu_busy_s']:6.1f} CPU s ({info['cores_busy']:.2f} cores busy)"
+              f"  {info['cpu_busy_s']:6.1f} CPU s ({info['cores_busy']:.2f} cores busy, "
+              f"{info['cpu_per_submission_s']:.1f} per submission)"
               f"  (all: {', '.join(f'{x:.0f}' for x in info['seconds_all'])} s; load before: "
               f"{', '.join(f'{x:.2f}' for x in info['load_before'])})")
     names = {"parallel": "parallel", "parallel_cold": "parallel, cold kernels",
-             "parallel_hardened": "parallel, hardened (sandbox + verification)",
+             "parallel_hardened": "parallel, hardened (sandbox + verification; warm confined "
+                                  "forks, the default)",
+             "parallel_hardened_bwrap": "parallel, hardened with bwrap's cold starts "
+                                        "(c.Sandbox.warm_start = False)",
              "serial_one_thread": "serial nbgrader with one thread",
              "parallel_plain": "parallel, fresh interpreters (lean=False)"}
     for run, name in names.items():

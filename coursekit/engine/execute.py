@@ -141,5 +141,10 @@ def execute(course, job, env, sandboxed, timeout=None, group=None, cells_until=N
                        server=servers.get("nbgrader"), runtime=runtime, group=group)
     submission = out["submission"] or gradejob.read_submission(  # the job was killed
         course / "gradebook.db", job.assignment, job.student)
+    from coursekit.isolation.warm_sandbox import FALLBACK
+
+    # a warm sandboxed kernel whose fork could not confine itself was started by bwrap (its
+    # client said why in the log): then not all of them were warm
+    kernels = "warm" if "kernel" in servers and FALLBACK not in out["log"] else "cold"
     return KernelRun(out["preflight"], out["exit"], submission, out["timed_out"], out["log"],
-                     "warm" if "kernel" in servers else "cold", out.get("runtime"))
+                     kernels, out.get("runtime"))

@@ -43,11 +43,12 @@ import sys
 
 from coursekit.isolation import confine
 
-__all__ = ["KINDS", "job", "client", "kernel_argv", "child_argv"]
+__all__ = ["KINDS", "FALLBACK", "job", "client", "kernel_argv", "child_argv"]
 
 KINDS = {"sandboxed_kernel": "coursekit.isolation.kernel",
          "sandboxed_child": "coursekit.isolation.child"}
 NOT_CONFINED = 121  # the exit code of a fork that could not confine itself (nothing ran)
+FALLBACK = "coursekit.isolation.warm_sandbox: no warm"  # the client's line when it goes cold
 RELAYED = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP, signal.SIGQUIT, signal.SIGUSR1,
            signal.SIGUSR2)
 MAX_MESSAGE = 1 << 20
@@ -201,7 +202,7 @@ def client(argv):
     os.close(mount_ns)
     if pid is None:
         conn.close()
-        print(f"coursekit.isolation.warm_sandbox: no warm {spec['kind']} ({why}); "
+        print(f"{FALLBACK} {spec['kind']} ({why}); "
               f"starting it cold", file=sys.stderr, flush=True)
         os.execvp(cold[0], cold)
     if spec["kind"] == "sandboxed_child":  # the child has them: end of file when it ends

@@ -338,3 +338,45 @@ def test_does_the_server_keep_nothing_of_a_request(server, tmp_path):
     finally:
         del os.environ["COURSEKIT_TEST_MARKER"]
     assert not _memory_holds(forkserver._STARTED["kernel"][0].pid, marker.encode())
+
+
+def test_does_a_fork_that_cannot_confine_itself_give_way_to_bwrap(server, tmp_path):
+    """Fail closed: a step of the confinement fails (here: joining a cgroup that is not
+    there), nothing runs in that fork, and the client starts bwrap's kernel instead."""
+    import subprocess
+
+    from coursekit.isolation import warm_sandbox
+
+    course, work = _course(tmp_path)
+    sandbox.prepare_task(course, "a1", "s1", sandbox_limits(None, memory="1G"), True)
+    spec_file = course / ".sandbox" / "jupyter" / "kernels" / "python3" / "kernel.json"
+    kernelspec = json.loads(spec_file.read_text())
+    cold = kernelspec["argv"]
+    launch = cold[cold.index("coursekit.isolation.kernel") + 1]
+    seen = sandbox.view(readable=sandbox._python_paths(),
+                        writable=[course / ".sandbox" / "runtime"],
+                        work_source=course / "autograded" / "s1" / "a1", scratch_size=1 << 20)
+    argv = warm_sandbox.kernel_argv(server, seen, launch, cold)
+    job = json.loads(argv[3])
+    job["cgroup"] = [str(tmp_path / "no-such-group" / "cgroup.procs")]
+    argv[3] = json.dumps(job)
+    kernelspec["argv"] = argv
+    spec_file.write_text(json.dumps(kernelspec))
+    log = tmp_path / "client.log"
+    env = dict(os.environ, JUPYTER_PATH=str(course / ".sandbox" / "jupyter"),
+               JUPYTER_RUNTIME_DIR=str(course / ".sandbox" / "runtime"))
+    script = ("from jupyter_client.manager import KernelManager\n"
+              f"km = KernelManager(kernel_name='python3', transport='ipc', "
+              f"ip={str(course / '.sandbox/runtime/k')!r})\n"
+              f"km.start_kernel(cwd={str(work)!r})\n"
+              "kc = km.client(); kc.start_channels(); kc.wait_for_ready(timeout=60)\n"
+              "reply = kc.execute_interactive(\"import os, sys; print('torch' in sys.modules, "
+              "os.getcwd(), os.getuid())\", output_hook=lambda m: print(m['content'].get('text', "
+              "''), end=''), timeout=60)\n"
+              "kc.stop_channels(); km.shutdown_kernel(now=True)\n")
+    with open(log, "w") as stderr:
+        out = subprocess.run([sys.executable, "-c", script], env=env, stdout=subprocess.PIPE,
+                             stderr=stderr, text=True, timeout=120)
+    torch_loaded, cwd, uid = out.stdout.split()
+    assert (torch_loaded, cwd) == ("False", sandbox.WORK) and int(uid) >= sandbox.FIRST_UID
+    assert f"{warm_sandbox.FALLBACK} sandboxed_kernel (confining failed" in log.read_text()
