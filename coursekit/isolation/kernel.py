@@ -13,6 +13,8 @@ this process it
    there (the grading job is its last);
 1. copies the submission folder into the private scratch tmpfs and works there;
 2. sets the resource limits and drops to a uid of its own (``coursekit.isolation.limits``);
+3. seals itself: a new session keyring, the uid's keyrings cleared, a seccomp filter against
+   keyrings and user namespaces (``coursekit.isolation.seccomp``);
 
 and then runs the ordinary IPython kernel in this same process. It loads nothing of the
 instructor's: under ``coursekit autograde`` the hidden tests are placeholders in the notebook
@@ -25,6 +27,7 @@ import sys
 from pathlib import Path
 
 from coursekit.isolation.limits import drop_to, set_limits
+from coursekit.isolation.seccomp import seal
 
 __all__ = ["main"]
 
@@ -76,6 +79,7 @@ def main(argv=None):
     set_limits(spec["limits"])
     if uid is not None:
         drop_to(uid)
+    seal()  # no keyring of the grader's or of an earlier kernel, no user namespaces
     if sys.path and sys.path[0] in ("", os.getcwd(), "/tmp"):
         sys.path.pop(0)  # as ipykernel_launcher does: the working folder is not a package root
     from ipykernel.kernelapp import launch_new_instance
