@@ -191,6 +191,7 @@ def test_has_a_confined_kernel_no_capability_no_network_and_nothing_of_the_serve
     assert int(fields["CapEff"], 16) == int(fields["CapPrm"], 16) == 0
     assert int(fields["CapBnd"], 16) == 0 and fields["NoNewPrivs"].strip() == "1"
     assert fields["Uid"].split()[0] == str(uid)
+    assert fields["Seccomp"].strip() == "2"  # sealed as a cold kernel (isolation/seccomp.py)
     assert not set(fds) & server_sockets  # none of the server's descriptors
     assert reach[2] == "FileNotFoundError"
     assert tcp[2] == "ConnectionRefusedError"  # its own loopback; the host's is unreachable
