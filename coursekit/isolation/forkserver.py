@@ -45,6 +45,14 @@ PROFILES = {
                 "coursekit.isolation.child", "coursekit.isolation.watch"),
                ("kernel", "sandboxed_kernel", "sandboxed_child")),
 }
+# Profiles whose forks run student code start bare: an environment of these variables only and
+# the root folder as working folder. A fork's memory is a copy of the server's, and
+# os.environ.clear() does not erase the process's first environment: an attack review found a
+# variable set only in the server's environment 11 times in a warm kernel's heap, and the course
+# folder's listing in Python's import cache.
+BARE = ("kernel",)
+BARE_ENV = ("PATH", "LANG", "LC_ALL", "LC_CTYPE", "TMPDIR")
+
 JOBS = {"grade": "coursekit.engine.gradejob:job", "kernel": "coursekit.isolation.warm_kernel:job",
         "sandboxed_kernel": "coursekit.isolation.warm_sandbox:job",
         "sandboxed_child": "coursekit.isolation.warm_sandbox:job"}
@@ -188,9 +196,13 @@ def start(profile, env=None):
     if proc is not None and proc.poll() is None:
         return path
     path = os.path.join(tempfile.mkdtemp(prefix=f"coursekit-{profile}-"), "server.sock")
+    if profile in BARE:  # its forks become student kernels: they inherit its memory
+        base, cwd = {k: os.environ[k] for k in BARE_ENV if k in os.environ}, "/"
+    else:
+        base, cwd = dict(os.environ), None
     proc = subprocess.Popen([sys.executable, "-c", "import sys; from coursekit.isolation.forkserver "
                              "import serve; serve(sys.argv[1], sys.argv[2])", path, profile],
-                            stdin=subprocess.PIPE, env=dict(os.environ, **(env or {})),
+                            stdin=subprocess.PIPE, env=dict(base, **(env or {})), cwd=cwd,
                             start_new_session=True)
     _STARTED[profile] = (proc, path)
     deadline = time.monotonic() + 10

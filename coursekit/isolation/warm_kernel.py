@@ -17,9 +17,10 @@ What differs from a cold kernel, and how it is evened out:
   would import: the kit's environment, never the student's folder);
 - the thread count that ``OMP_NUM_THREADS`` gave the server: the fork calls
   ``torch.set_num_threads`` from its own environment;
-- numpy's global random state was seeded once in the server: the fork reseeds it from the OS, as
-  a new process would (``random`` reseeds itself after ``fork``; torch's default seed is fixed
-  anyway);
+- numpy's and torch's global random states were seeded once in the server: the fork reseeds
+  both from the OS, as a new process would (``random`` reseeds itself after ``fork``); the
+  hash seed of ``str`` stays the server's (Python cannot change it in a running process);
+- Python's import cache holds the server's folders: the fork clears it;
 - CUDA is never initialised in the server, so each fork initialises its own;
 - ipykernel read ``JPY_PARENT_PID`` (its parent poller) when the server imported it: the fork
   sets those defaults again from its own environment.
@@ -75,6 +76,9 @@ def _even_out():
         sys.modules["torch"].set_num_threads(int(threads))
     if "numpy" in sys.modules:
         sys.modules["numpy"].random.seed()
+    if "torch" in sys.modules:  # the server's default generator would be every fork's
+        sys.modules["torch"].seed()
+    sys.path_importer_cache.clear()  # the server's folders and their listings
     kernelapp = sys.modules.get("ipykernel.kernelapp")
     if kernelapp is not None:  # read from the environment when ipykernel was imported
         app = kernelapp.IPKernelApp

@@ -125,6 +125,15 @@ def _init(conn, request, streams, ready_r, ready_w, module):
     os.close(ready_w)
     for fd in streams:
         os.close(fd)
+    try:  # bwrap's init holds nothing: no capability, no new privileges, no keyring of root's
+        os.chdir("/")
+        os.closerange(3, os.sysconf("SC_OPEN_MAX"))
+        confine.lock_down(kept=())
+        from coursekit.isolation.seccomp import seal
+
+        seal()
+    except OSError:
+        os.kill(pid, signal.SIGKILL)  # never a kernel beside a privileged init
     while True:  # an init: reap every orphan; leave with the kernel's exit code
         try:
             child, status = os.wait()
@@ -212,11 +221,19 @@ def client(argv):
     _follow(conn, pid)
 
 
+READY_S = 60.0  # a fork server that answers nothing for this long is given up: bwrap instead
+
+
 def _until_ready(conn):
-    """(pid of the keeper, None) once the kernel is confined, else (None, why)."""
+    """(pid of the keeper, None) once the kernel is confined, else (None, why) (also when the
+    server has said nothing for :data:`READY_S`: a stalled server must not stall kernels)."""
     pid = None
+    conn.settimeout(READY_S)
     while True:
-        message = conn.recv(MAX_MESSAGE)
+        try:
+            message = conn.recv(MAX_MESSAGE)
+        except socket.timeout:
+            return None, f"the fork server answered nothing in {READY_S:g} s"
         if not message:
             return None, "the fork server closed the connection"
         reply = json.loads(message)
@@ -226,6 +243,7 @@ def _until_ready(conn):
         if "exit" in reply:
             return None, f"the fork ended with code {reply['exit']} before it was confined"
         if reply.get("ready") and pid is not None:  # the fork sends its pid first
+            conn.settimeout(None)
             return pid, None
 
 

@@ -101,3 +101,39 @@ def test_is_the_graders_session_keyring_out_of_reach_after_seal(sealed):
                          timeout=60)
     assert out.returncode == 0, out.stderr
     assert out.stdout.strip() == str(not sealed)
+
+
+@pytest.mark.skipif(not USABLE and os.environ.get("COURSEKIT_REQUIRE_SANDBOX") != "1",
+                    reason="needs root and bwrap")
+def test_does_a_warm_kernel_inherit_nothing_of_the_servers_environment_seed_or_folders(
+        tmp_path, monkeypatch):
+    """The server starts bare, in /, (its forks' memory is a copy of its own: the first
+    environment stays in it); each fork reseeds torch; its PID 1 holds no capability."""
+    from coursekit.isolation import forkserver
+
+    forkserver.stop("kernel")
+    monkeypatch.setenv("INSTRUCTOR_SECRET", "S3cr3t-only-in-the-graders-environment")
+    path = forkserver.start("kernel", {"OMP_NUM_THREADS": "1"})  # started with it around
+    monkeypatch.delenv("INSTRUCTOR_SECRET")  # the jobs' environment has it not
+    server_pid = forkserver._STARTED["kernel"][0].pid
+    assert os.readlink(f"/proc/{server_pid}/cwd") == "/"  # no course folder in its caches
+    try:
+        seen = []
+        for name in ("a", "b"):
+            course, work = _course(tmp_path / name)
+            with kernel(course, work, path) as (_, kc, _):
+                status, text, error = run(kc, (
+                    "import ctypes, sys, torch\n"
+                    "ctypes.CDLL(None).prctl(4, 1, 0, 0, 0)  # dumpable: /proc/self is ours\n"
+                    "env = open('/proc/self/environ', 'rb').read()  # the first environment\n"
+                    "init = dict(l.split(':\\t') for l in open('/proc/1/status').read()"
+                    ".splitlines() if ':\\t' in l)\n"
+                    "print(b'S3cr3t' in env, torch.initial_seed(), init['CapEff'].strip(),"
+                    " init['NoNewPrivs'].strip())"))
+                assert status == "ok", error
+                seen.append(text.split())
+    finally:
+        forkserver.stop("kernel")
+    assert [s[0] for s in seen] == ["False", "False"]
+    assert seen[0][1] != seen[1][1]  # each fork's own torch seed
+    assert [s[2:] for s in seen] == [["0000000000000000", "1"]] * 2  # PID 1 as bwrap's
