@@ -139,9 +139,10 @@ def _parser():
     limits.add_argument("--require-sandbox", action="store_true",
                         help="fail instead of grading where bwrap does not work")
     p.add_argument("--cold-kernels", action="store_true",
-                   help="start every kernel from scratch (default: kernels outside bwrap are "
-                        "forked from a process that imported torch; "
-                        "coursekit/isolation/warm_kernel.py)")
+                   help="start every kernel and verification process from scratch "
+                        "(default: forks of a process that imported torch; as root, sandboxed "
+                        "ones confine themselves as bwrap would, coursekit/isolation/"
+                        "warm_sandbox.py; c.Sandbox.warm_start = False keeps bwrap's cold start)")
     p.set_defaults(func=cmd_autograde)
     p = sub.add_parser("serve", help="grade on submit: watch the exchange, grade, release feedback",
                        usage="coursekit serve ASSIGNMENT [--workers N | --scheduler ADDRESS] "
