@@ -96,21 +96,25 @@ def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--runs", default="serial,parallel",
-                        help="comma-separated: serial, parallel, parallel_cold, hardened")
+                        help="comma-separated: serial, parallel, parallel_cold, hardened, "
+                             "hardened_bwrap")
     parser.add_argument("--workers", type=int, default=os.cpu_count())
     args = parser.parse_args(argv)
-    from coursekit.parallel import autograde_batch
+    from dataclasses import replace
 
-    plain = {"enabled": False, "verify": False}
-    runs = {"serial": lambda c: bench.serial(c),
-            "parallel": lambda c: autograde_batch(c, bench.ASSIGNMENT, workers=args.workers,
-                                                  force=True, sandbox=plain, progress=False),
-            "parallel_cold": lambda c: autograde_batch(c, bench.ASSIGNMENT,
-                                                       workers=args.workers, force=True,
-                                                       sandbox=plain, warm=False,
-                                                       progress=False),
-            "hardened": lambda c: autograde_batch(c, bench.ASSIGNMENT, workers=args.workers,
-                                                  force=True, progress=False)}
+    from coursekit.engine.job import GradingSettings
+    from coursekit.isolation.settings import SandboxLimits
+    from coursekit.parallel import BatchOptions, autograde_batch
+
+    off = GradingSettings(sandbox=SandboxLimits(enabled=False))  # no bwrap (limits only)
+
+    def batch(settings=None):
+        return lambda c: autograde_batch(c, bench.ASSIGNMENT, BatchOptions(
+            workers=args.workers, force=True, progress=False), settings)
+
+    runs = {"serial": lambda c: bench.serial(c), "parallel": batch(off),
+            "parallel_cold": batch(replace(off, warm=False)), "hardened": batch(),
+            "hardened_bwrap": batch(GradingSettings(sandbox=SandboxLimits(warm_start=False)))}
     work = Path(tempfile.mkdtemp(prefix="bench-cpu-"))
     try:
         base = bench.build(work, bench.DEFAULT_SAMPLES, 1)
