@@ -106,6 +106,14 @@ def client(argv):
         conn, pid = forkserver.submit(os.environ[ENV_SOCKET], request, fds=(0, 1, 2))
     except (KeyError, OSError):
         os.execv(sys.executable, [sys.executable, "-m", module, *args])  # cold; never returns
+    follow(conn, pid)
+
+
+def follow(conn, pid):
+    """Be the kernel ``pid`` for whoever started this client: pass signals on to its process
+    group, end it when that starter is gone, leave with its exit code; never returns."""
+    from coursekit.isolation import forkserver
+
     for signum in RELAYED:
         signal.signal(signum, lambda sig, _frame: _relay(pid, sig))
     parent = os.getppid()

@@ -218,7 +218,9 @@ def client(argv):
         null = os.open(os.devnull, os.O_RDWR)
         os.dup2(null, 0)
         os.dup2(null, 1)
-    _follow(conn, pid)
+    from coursekit.isolation.warm_kernel import follow
+
+    follow(conn, pid)  # the client is the kernel for its starter
 
 
 READY_S = 60.0  # a fork server that answers nothing for this long is given up: bwrap instead
@@ -247,27 +249,6 @@ def _until_ready(conn):
             return pid, None
 
 
-def _follow(conn, pid):
-    """Pass signals on to the kernel's process group; end it when whoever started this is
-    gone; leave with its exit code (as ``coursekit.isolation.warm_kernel.client``)."""
-    from coursekit.isolation import forkserver
-    from coursekit.isolation.warm_kernel import _relay
-
-    for signum in RELAYED:
-        signal.signal(signum, lambda sig, _frame: _relay(pid, sig))
-    parent = os.getppid()
-    while True:
-        try:
-            code = forkserver.wait(conn, timeout=1.0)
-        except InterruptedError:
-            continue
-        except OSError:
-            raise SystemExit(1) from None  # the server is gone, and with it the kernel
-        if code is not None:
-            raise SystemExit(code if code >= 0 else 128 - code)
-        if os.getppid() != parent:
-            _relay(pid, signal.SIGKILL)
-            raise SystemExit(1)
 
 
 # ---------------------------------------------------------------- command lines
