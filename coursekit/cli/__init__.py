@@ -174,8 +174,9 @@ def _parser():
                            "The final collect from nbgrader's exchange into submitted/: each "
                            "student's newest submission (nbgrader collect --update), choosing "
                            "only folders their own account sent (c.ExchangeCollect.check_owner) "
-                           "whose timestamp agrees with their arrival, copying links as links "
-                           "(nbgrader's collect follows them). Settings nbgrader's way: "
+                           "whose timestamp agrees with when they last changed, copied without "
+                           "following any link (nbgrader's collect follows them; README, "
+                           "coursekit/serve/safecopy.py). Settings nbgrader's way: "
                            "--Exchange.root=DIR.", 92))
     p.add_argument("assignment")
     p.add_argument("--before-duedate", action="store_true",

@@ -9,6 +9,7 @@ import shutil
 import socket
 import subprocess
 import time
+from contextlib import contextmanager
 from pathlib import Path
 
 import nbformat
@@ -53,13 +54,27 @@ def _course(tmp_path, secret="other students' grades"):
     return course, work
 
 
+@contextmanager
+def environ(env):
+    """``os.environ`` with ``env`` set inside the block, as it was after (the task's
+    ``JUPYTER_PATH`` and runtime folder, for a kernel started in this process)."""
+    saved = {k: os.environ.get(k) for k in env}
+    os.environ.update(env)
+    try:
+        yield
+    finally:
+        for key, value in saved.items():
+            if value is None:
+                os.environ.pop(key, None)
+            else:
+                os.environ[key] = value
+
+
 def _run(course, work, cells, settings=None, timeout=60):
     """Execute ``cells`` in the task's kernel (as nbgrader would); the executed notebook."""
     settings = settings or sandbox_limits(None, memory="1G")
     env, args = sandbox.prepare_task(course, "a1", "s1", settings, USABLE)
-    saved = {k: os.environ.get(k) for k in env}
-    os.environ.update(env)
-    try:
+    with environ(env):
         nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(c) for c in cells])
         nb.metadata.kernelspec = {"name": "python3", "display_name": "Python 3",
                                   "language": "python"}
@@ -69,12 +84,6 @@ def _run(course, work, cells, settings=None, timeout=60):
         NotebookClient(nb, timeout=timeout, kernel_name="python3", allow_errors=True,
                        resources={"metadata": {"path": str(work)}}, config=config).execute()
         return nb
-    finally:
-        for key, value in saved.items():
-            if value is None:
-                os.environ.pop(key, None)
-            else:
-                os.environ[key] = value
 
 
 def _text(cell):

@@ -22,7 +22,7 @@ from coursekit.isolation import cgroup, confine, forkserver, sandbox
 from coursekit.isolation.settings import sandbox_limits
 
 sys.path.insert(0, str(Path(__file__).parent))
-from test_sandbox import _course  # noqa: E402
+from test_sandbox import _course, environ  # noqa: E402
 from test_warm_kernel import run  # noqa: E402
 
 USABLE = sandbox.check()[0] and confine.usable()[0]
@@ -75,21 +75,13 @@ def kernel(course, work, server=None, limits=None, group=None, uid_thread=False)
         worker.join()
     else:
         prepare()
-    saved = {k: os.environ.get(k) for k in made["env"]}
-    os.environ.update(made["env"])
     km = KernelManager(kernel_name="python3", transport="ipc",
                        ip=str(course / ".sandbox" / "runtime" / "kernel"))
-    try:
+    with environ(made["env"]):
         km.start_kernel(cwd=str(work))
         kc = km.client()
         kc.start_channels()
         kc.wait_for_ready(timeout=60)
-    finally:
-        for key, value in saved.items():
-            if value is None:
-                os.environ.pop(key, None)
-            else:
-                os.environ[key] = value
     try:
         yield km, kc, made["uid"]
     finally:
