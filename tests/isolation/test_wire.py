@@ -73,3 +73,68 @@ def test_are_odd_dtypes_and_huge_views_refused_before_they_cost_memory():
     assert wire.plain(odd) == {wire.OPAQUE: "a tensor of dtype torch.bits8"}
     small = torch.zeros(1).expand(4)  # a small expanded view is harmless: cloned, real
     assert torch.equal(wire.plain(small), torch.zeros(4))
+
+
+@pytest.mark.parametrize("dtype", sorted(wire.DTYPES))
+def test_does_a_tensor_of_every_allowed_dtype_cross_with_its_values_and_shape(dtype):
+    dtype = getattr(torch, dtype)
+    source = (torch.arange(-6, 6).reshape(3, 4) % (2 if dtype == torch.bool else 100)).to(dtype)
+    for value in (source, source.t(), source[0, 0], source[:0]):  # a view, 0-dim, empty
+        back = wire.loads(wire.dumps(value))
+        assert back.dtype == value.dtype and back.shape == value.shape
+        assert torch.equal(back, value)
+
+
+def test_do_tuples_big_ints_and_odd_strings_keep_their_type_and_value():
+    value = {"t": (1, (2.5, [3, (4,)])), "size": torch.Size([2, 3]), "big": [2 ** 70, -2 ** 80],
+             "text": "caf\u00e9 \ud800", "nan": float("nan"), "neg0": -0.0, "raw": b"\x00\xff"}
+    back = wire.loads(wire.dumps(value))
+    assert back["t"] == (1, (2.5, [3, (4,)])) and type(back["t"][1][1][1]) is tuple
+    assert back["size"] == (2, 3) and back["big"] == [2 ** 70, -2 ** 80]
+    assert back["text"] == value["text"] and back["raw"] == b"\x00\xff"
+    assert back["nan"] != back["nan"] and str(back["neg0"]) == "-0.0"
+
+
+def test_is_something_not_plain_refused_when_sent():
+    for value in (object(), numpy.arange(3), torch.eye(2).to_sparse(), {"f": print}):
+        with pytest.raises((TypeError, ValueError)):
+            wire.dumps(value)
+
+
+def _forged(obj):
+    import msgpack
+
+    return msgpack.packb(obj, use_bin_type=True)
+
+
+@pytest.mark.parametrize("payload, phrase", [
+    (_forged({wire.TENSOR: ["float32", [2], "cpu", b"abc"]}), "2 elements of float32 in 3"),
+    (_forged({wire.TENSOR: ["float32", [2 ** 40], "cpu", b""]}), "elements"),
+    (_forged({wire.TENSOR: ["complex64", [1], "cpu", b"12345678"]}), "not plain data"),
+    (_forged({wire.TENSOR: ["float32", [-1], "cpu", b""]}), "not plain data"),
+    (_forged({wire.TENSOR: ["float32", [1], "meta", b"1234"]}), "meta"),
+    (_forged({wire.TENSOR: ["float32", [1], "cpu"]}), "dtype, shape, device, bytes"),
+    (_forged({wire.TENSOR: ["float32", [1], "cpu", b"1234"], "x": 1}), "mixes"),
+    (_forged({wire.TUPLE: "ab"}), "not a list"),
+    (_forged({wire.BIG_INT: "1" * 5000}), "digits"),
+    (b"\xc7\x01\x05a", "extension"),
+    (_forged({1: 2}), "map key"),
+    (b"\x93\x01", "."),  # cut short
+])
+def test_is_a_forged_frame_refused_and_nothing_built_from_it(payload, phrase):
+    with pytest.raises(ValueError, match=phrase):
+        wire.loads(payload)
+
+
+def test_is_an_old_pickled_frame_refused_not_unpickled():
+    import io
+    import pickle
+
+    class Boom:
+        def __reduce__(self):
+            return (print, ("unpickled!",))
+
+    buffer = io.BytesIO()
+    pickle.dump({"ok": Boom()}, buffer)
+    with pytest.raises(ValueError):
+        wire.loads(buffer.getvalue())
