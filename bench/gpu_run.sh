@@ -43,7 +43,7 @@ if [ "$PART" != bench ]; then
   step samples 300 python3 -m pytest tests/system/test_autograde.py tests/system/test_security.py -q -p no:cacheprovider
 fi
 if [ "$PART" != tests ]; then
-  step bench_notebook 90 python3 bench/notebook.py --runs 1
+  step bench_notebook 90 python3 bench/solved_notebook.py --runs 1
   step bench_autograde 400 python3 bench/autograde.py --copies 1 --workers 8 --quick \
     --repeat 2 --json "$OUT/bench_autograde.json"
 fi

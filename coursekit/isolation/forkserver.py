@@ -35,6 +35,14 @@ import time
 
 __all__ = ["PROFILES", "JOBS", "serve", "start", "stop", "submit", "wait"]
 
+# What every notebook's kernel imports through usefuns: its modules, and what they import
+# lazily (scikit-learn for the digits, Matplotlib's Figure and its Agg canvas for a figure):
+# ~1 CPU s per kernel, once per server instead (issue 15). Only imports: no figure is made, no
+# data set read, no pyplot (which would pick a backend); tests/isolation/test_forkserver.py
+# checks that a notebook's figures and data load import nothing more of these packages.
+USEFUNS_IMPORTS = ("usefuns.data", "usefuns.grad", "usefuns.model", "usefuns.testing",
+                   "usefuns.utils", "usefuns.vis", "sklearn.datasets", "matplotlib.figure",
+                   "matplotlib.ticker", "matplotlib.backends.backend_agg")
 # profile -> (modules to import, job kinds it runs)
 PROFILES = {
     "nbgrader": (("coursekit.engine.gradejob", "nbgrader.apps.nbgraderapp", "nbgrader.converters",
@@ -42,7 +50,7 @@ PROFILES = {
                  ("grade",)),
     "kernel": (("coursekit.isolation.warm_kernel", "numpy", "torch", "ipykernel.kernelapp",
                 "coursekit.isolation.warm_sandbox", "coursekit.isolation.kernel",
-                "coursekit.isolation.child", "coursekit.isolation.watch"),
+                "coursekit.isolation.child", "coursekit.isolation.watch", *USEFUNS_IMPORTS),
                ("kernel", "sandboxed_kernel", "sandboxed_child")),
 }
 # Profiles whose forks run student code start bare: an environment of these variables only and

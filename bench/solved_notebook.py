@@ -1,6 +1,6 @@
 """Time the solved notebook on the embedded digits, and one submission's autograde.
 
-    .venv/bin/python bench/notebook.py [--runs 3]
+    .venv/bin/python bench/solved_notebook.py [--runs 3]
 
 Prints the median wall time of a whole run of the solved source notebook (a copy, in a
 scratch folder), its slowest cells, and the median time of `nbgrader autograde` for one correct
