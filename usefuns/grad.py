@@ -81,13 +81,11 @@ def _evaluate(f, x):
 def _as_upstream(dLdf, fx):
     """``dLdf`` as a tensor on ``fx``'s device and dtype; ValueError if it can't broadcast."""
     dLdf = torch.as_tensor(dLdf, device=fx.device, dtype=fx.dtype)
-    try:
-        fits = torch.broadcast_shapes(dLdf.shape, fx.shape) == fx.shape
+    try:  # expand_as: a view, no copy (torch.broadcast_shapes imports sympy, ~1 CPU s)
+        dLdf.expand_as(fx)
     except RuntimeError:
-        fits = False
-    if not fits:
         raise ValueError(f"dLdf has shape {tuple(dLdf.shape)} but f(x) has shape "
-                         f"{tuple(fx.shape)}; pass an upstream gradient shaped like f(x).")
+                         f"{tuple(fx.shape)}; pass an upstream gradient shaped like f(x).") from None
     return dLdf
 
 

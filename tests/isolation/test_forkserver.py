@@ -5,14 +5,17 @@ import sys
 
 from coursekit.isolation import forkserver
 
-# What a notebook does with usefuns that imports something lazily: the digits, every figure.
+# What a notebook does with usefuns that could import something lazily: the digits, a numeric
+# gradient (torch.broadcast_shapes would import sympy), every figure.
 NOTEBOOK_USE = """
 import importlib, json, sys, torch
 for name in MODULES:
     importlib.import_module(name)
 before = set(sys.modules)
-from usefuns import data, vis
+from usefuns import data, grad, vis
 digits = data.load_dataset("digits")
+x = torch.randn(3, 2, dtype=torch.float64)
+grad.compute_numeric_gradient(lambda t: (t ** 2).sum(), x)
 stats = {"loss_history": [1.0, 0.5], "train_acc_history": [0.1, 0.2],
          "val_acc_history": [0.1, 0.3]}
 figures = [vis.plot_stats(stats), vis.plot_acc_curves({"lr 1": stats}),
@@ -35,6 +38,6 @@ def test_does_a_warm_kernel_find_usefuns_lazy_imports_already_made():
     found = json.loads(out.stdout.strip().splitlines()[-1])
     assert all(size > 1000 for size in found["pngs"])  # the figures were really drawn
     heavy = [m for m in found["new"] if m.split(".")[0] in
-             {"sklearn", "scipy", "matplotlib", "numpy", "torch", "usefuns"}
+             {"sklearn", "scipy", "matplotlib", "numpy", "torch", "usefuns", "sympy"}
              and not m.endswith((".data", ".descr"))]
     assert heavy == []
