@@ -86,13 +86,20 @@ def serve(path, profile):
         except ImportError:
             pass
     children = {}  # pid -> connection to its client
+    # a job's end wakes the loop at once (SIGCHLD through a wakeup pipe): its client, waiting
+    # for {"exit"}, is a whole submission's next step
+    wake_r, wake_w = os.pipe2(os.O_NONBLOCK | os.O_CLOEXEC)
+    signal.signal(signal.SIGCHLD, lambda *_: None)
+    signal.set_wakeup_fd(wake_w, warn_on_full_buffer=False)
     try:
         while True:
-            ready = select.select([listener, sys.stdin], [], [], 0.2)[0]
+            ready = select.select([listener, sys.stdin, wake_r], [], [], 5.0)[0]
             if sys.stdin in ready and not os.read(sys.stdin.fileno(), 1 << 12):
                 break  # whoever started the server is gone
+            if wake_r in ready:
+                _drain(wake_r)
             if listener in ready:
-                _accept(listener, children, kinds)
+                _accept(listener, children, kinds, (wake_r, wake_w))
             _reap(children)
     finally:
         for pid in children:
@@ -103,13 +110,24 @@ def serve(path, profile):
         listener.close()
 
 
-def _accept(listener, children, kinds):
+def _drain(fd):
+    try:
+        while os.read(fd, 4096):
+            pass
+    except BlockingIOError:
+        pass
+
+
+def _accept(listener, children, kinds, wake):
     """Fork for the next connection at once: the fork reads and checks the request, so the
     server never holds a byte of any job's request (nothing of one job's environment, paths or
     student id lingers in the memory the next job's fork copies)."""
     conn, _ = listener.accept()
     pid = os.fork()
     if pid == 0:
+        signal.set_wakeup_fd(-1)
+        for fd in wake:
+            os.close(fd)
         listener.close()
         for other in children.values():
             other.close()
