@@ -411,6 +411,36 @@ def test_does_the_submissions_cgroup_hold_its_kernel_in_or_out_of_bwrap(base_cou
 
 
 @pytest.mark.slow
+def test_does_a_worker_grade_without_importing_nbgrader_or_nbformat(base_course, tmp_path):
+    """nbgrader and nbformat stay in the grading job (a fork of the nbgrader server): a Dask
+    worker that imported them would pay ~1.7 CPU s for it; sympy, which torch.broadcast_shapes
+    pulls in, ~1 s more (issue 15). A fresh interpreter grades one submission."""
+    import pickle
+
+    job = Job(ASSIGNMENT, "correct_compact", workspace.pack_course(Course(base_course),
+                                                                  ASSIGNMENT),
+              (base_course / "gradebook.db").read_bytes(),
+              workspace.pack([base_course / "submitted" / "correct_compact" / ASSIGNMENT],
+                             base_course / "submitted" / "correct_compact"), GradingSettings())
+    spec = tmp_path / "job.pickle"
+    spec.write_bytes(pickle.dumps(job))
+    code = ("import json, pickle, sys\n"
+            "from coursekit.engine.pipeline import grade\n"
+            "r = grade(pickle.loads(open(sys.argv[1], 'rb').read()))\n"
+            "grades = r.notebooks.get(r.student and sys.argv[2], {}).get('grades', {})\n"
+            "print(json.dumps({'status': r.status, 'reason': r.reason,\n"
+            "                  'score': sum(g['auto_score'] or 0 for g in grades.values()),\n"
+            "                  'loaded': [m for m in ('nbgrader', 'nbformat', 'sympy')\n"
+            "                             if m in sys.modules]}))\n")
+    out = subprocess.run([sys.executable, "-c", code, str(spec), ASSIGNMENT],
+                         capture_output=True, text=True, timeout=600, cwd=tmp_path)
+    assert out.returncode == 0, out.stderr[-2000:]
+    found = json.loads(out.stdout.strip().splitlines()[-1])
+    assert found["status"] == "graded" and found["score"] > 30, found
+    assert found["loaded"] == []
+
+
+@pytest.mark.slow
 def test_does_the_submissions_cgroup_hold_the_grading_job_too(base_course, tmp_path):
     from coursekit.isolation import cgroup
 

@@ -31,6 +31,7 @@ class KernelRun:
     preflight: dict      # {"gradable", "notes", "reason"}, None if the job died before it
     exit: int            # nbgrader's exit code, None if it did not run or finish
     submission: dict     # {"in_gradebook", "timestamp", "notebooks"} of the private gradebook
+    points: dict         # {notebook: {grade_id: the kernel's points}} (gradejob.kernel_points)
     timed_out: bool
     log: str
     kernels: str         # "warm" (forks of the kernel server, confined in the sandbox) or "cold"
@@ -141,10 +142,12 @@ def execute(course, job, env, sandboxed, timeout=None, group=None, cells_until=N
                        server=servers.get("nbgrader"), runtime=runtime, group=group)
     submission = out["submission"] or gradejob.read_submission(  # the job was killed
         course / "gradebook.db", job.assignment, job.student)
+    points = out.get("kernel_points") or gradejob.kernel_points(
+        course, job.assignment, job.student, submission["notebooks"])
     from coursekit.isolation.warm_sandbox import FALLBACK
 
     # a warm sandboxed kernel whose fork could not confine itself was started by bwrap (its
     # client said why in the log): then not all of them were warm
     kernels = "warm" if "kernel" in servers and FALLBACK not in out["log"] else "cold"
-    return KernelRun(out["preflight"], out["exit"], submission, out["timed_out"], out["log"],
-                     kernels, out.get("runtime"))
+    return KernelRun(out["preflight"], out["exit"], submission, points, out["timed_out"],
+                     out["log"], kernels, out.get("runtime"))

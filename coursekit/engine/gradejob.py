@@ -16,9 +16,12 @@ imports none of them. The job, in its own process:
 1. checks and repairs the submission (``coursekit.engine.preflight.prepare_course``);
 2. if it is gradable, runs nbgrader's own ``main()`` with ``autograde <a> --student <s> --force``
    (exactly nbgrader's command line), its output in ``nbgrader-run.log``;
-3. reads what the course's gradebook now holds for the submission;
+3. reads what the course's gradebook now holds for the submission, and the points nbgrader's
+   rule gives each autograded cell from the graded notebook's outputs (:func:`kernel_points`:
+   the kernel's word, which the grader's checks then confirm or overrule);
 
-and writes ``{"preflight", "exit", "submission", "runtime"}`` as JSON to ``job-result.json``.
+and writes ``{"preflight", "exit", "submission", "kernel_points", "runtime"}`` as JSON to
+``job-result.json``.
 """
 import ctypes
 import json
@@ -28,7 +31,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-__all__ = ["run", "job", "read_submission"]
+__all__ = ["run", "job", "read_submission", "kernel_points"]
 
 LOG = "nbgrader-run.log"
 LOG_TAIL = 256 * 1024  # bytes of the log the worker reads back
@@ -53,7 +56,8 @@ def _grade(request):
     os.chdir(course)
     os.environ.clear()
     os.environ.update(request["env"])
-    out = {"preflight": None, "exit": None, "submission": None, "runtime": None}
+    out = {"preflight": None, "exit": None, "submission": None, "kernel_points": None,
+           "runtime": None}
     if request.get("runtime"):
         out["runtime"] = _private_runtime(**request["runtime"])
     from coursekit.engine import preflight
@@ -78,6 +82,8 @@ def _grade(request):
     out["exit"] = code
     out["submission"] = read_submission(course / "gradebook.db", request["assignment"],
                                         request["student"])
+    out["kernel_points"] = kernel_points(course, request["assignment"], request["student"],
+                                         out["submission"]["notebooks"])
     _write(request["result"], out)
     raise SystemExit(code)
 
@@ -142,6 +148,29 @@ def read_submission(db_path, assignment_id, student_id):
                 "notebooks": notebooks}
 
 
+def kernel_points(course, assignment_id, student_id, notebooks):
+    """``{notebook: {grade_id: points}}``: what nbgrader's rule gives each autograded code cell
+    (``coursekit.engine.decide.kernel_points``) from the outputs in its graded notebook, for
+    the notebooks and grades of :func:`read_submission`. Here, where nbgrader is imported
+    already, so that a worker never imports nbgrader or nbformat (~1.7 CPU s each)."""
+    from coursekit.engine.decide import kernel_points as points_of
+
+    found = {}
+    for name, entry in notebooks.items():
+        path = Path(course) / "autograded" / student_id / assignment_id / f"{name}.ipynb"
+        try:
+            cells = json.loads(path.read_text()).get("cells", [])
+        except (OSError, ValueError, AttributeError):
+            continue
+        found[name] = {}
+        for cell in cells:
+            grade_id = cell.get("metadata", {}).get("nbgrader", {}).get("grade_id")
+            grade = entry["grades"].get(grade_id)
+            if cell.get("cell_type") == "code" and grade and not grade["needs_manual_grade"]:
+                found[name][grade_id] = points_of(cell, grade["max_score"])
+    return found
+
+
 def main(argv=None):
     """``python -m coursekit.engine.gradejob REQUEST.json``: the job in a fresh interpreter."""
     argv = sys.argv[1:] if argv is None else argv
@@ -165,7 +194,8 @@ def run(course, assignment_id, student_id, args, env, timeout=None, server=None,
     Returns:
         dict: ``preflight`` (``prepare_course``'s dict, None if the job died before it),
         ``exit`` (nbgrader's exit code; None if it did not run or finish), ``submission``
-        (``read_submission``'s dict, None if not read), ``runtime`` (``"tmpfs"``, or why the
+        (``read_submission``'s dict, None if not read), ``kernel_points`` (:func:`kernel_points`'s
+        dict, None if not read), ``runtime`` (``"tmpfs"``, or why the
         runtime folder stayed on disk; None if not asked), ``timed_out``, ``log`` (text),
         ``forked`` (whether the fork server ran it).
     """
@@ -206,7 +236,8 @@ def run(course, assignment_id, student_id, args, env, timeout=None, server=None,
             proc.wait()
     result_file = course / RESULT
     out = json.loads(result_file.read_text()) if result_file.is_file() else {
-        "preflight": None, "exit": None, "submission": None, "runtime": None}
+        "preflight": None, "exit": None, "submission": None, "kernel_points": None,
+        "runtime": None}
     out.update(timed_out=timed_out, forked=forked, log=_tail(course / LOG))
     return out
 

@@ -60,18 +60,6 @@ def reserve(timeout):
     return min(120.0, timeout / 4)
 
 
-def _kernel_points(nb, grades):
-    """``{grade_id: (kernel points, max points)}`` of the autograded code cells."""
-    points = {}
-    for cell in nb.get("cells", []):
-        grade_id = cell.get("metadata", {}).get("nbgrader", {}).get("grade_id")
-        grade = grades.get(grade_id)
-        if cell.get("cell_type") == "code" and grade and not grade["needs_manual_grade"]:
-            points[grade_id] = (decide.kernel_points(cell, grade["max_score"]),
-                                grade["max_score"])
-    return points
-
-
 class _Run:
     """The stages of one job (see the module docstring)."""
 
@@ -136,7 +124,8 @@ class _Run:
         result.timed_out = any(i.get("kind") == "deadline" for i in
                                nb.get("metadata", {}).get("coursekit", {}).get("incidents", []))
         grades = result.notebooks[Path(manifest.notebook).stem]["grades"]
-        kernel_points = _kernel_points(nb, grades)
+        kernel_points = {grade_id: (points, grades[grade_id]["max_score"]) for grade_id, points
+                         in kernel.points.get(Path(manifest.notebook).stem, {}).items()}
         # The checks, the reference and the source notebook's setup run in this process: take
         # them from the job's own bytes, never from the course folder the kernel has run in
         # (without bwrap a kernel could have rewritten them there).
