@@ -9,23 +9,26 @@ verification, a cgroup per submission, warm confined forks), in a fresh scratch 
 1. **fit**, one worker: ``--copies`` and 2 x ``--copies`` copies of each sample. From the
    machine's busy CPU (``/proc/stat``) of the two runs: ``c``, the CPU seconds of one
    submission (its kernel, verification child, grading job, its share of the worker and the
-   master) and ``F``, the CPU of a batch's fixed work (fork servers' and the worker's imports,
-   the cluster); from the submissions' own times (``seconds`` in the status file): ``s``, the
-   wall time of one submission on a free core, so ``u = c / s`` is how busy one submission's
-   chain of processes keeps its core (it waits on its processes' hand-offs); ``t0``, the wall
-   time before the first submission starts and after the last one ends; ``m``, the master's
-   CPU per submission (packing, recording: one thread, so the bound of any cluster);
-2. **check**, on the same cores: 2 and 3 workers, measured against the model's prediction;
+   master) and ``F``, the CPU of a batch's fixed work (the fork servers' and the first worker's
+   imports, the cluster); from the submissions' own times (``seconds`` in the status file):
+   ``s``, the wall time of one submission on a free core (its chain of processes hands work on
+   from one to the next, so ``c / s`` says how busy it keeps that core); ``t0``, the wall time
+   before the first submission starts and after the last one ends; ``m``, the master's CPU per
+   submission (packing, recording: one thread, so a bound on any cluster; here the whole
+   master's CPU over the submissions, an upper bound); ``f``, one more worker's fixed CPU: a
+   fresh interpreter importing what a worker imports;
+2. **check**, on the same cores: ``--check`` workers (default 2 and 3), measured against the
+   model's prediction;
 3. **predict** (``--predict CORES:WORKERS,...``, ``--moonshot N``): the same model for a larger
    machine, assuming the same CPU per submission (same cores' speed) and memory enough.
 
-The model (a submission's chain is busy ``u`` of its wall time; the cores are shared)::
+The model: a batch takes as long as its busiest resource, the workers' chains or the cores::
 
-    T(N, W, C) = t0 + (N * c + F + (W - 1) * f) / min(W * u, C)   and   T >= N * m
+    T(N, W, C) = t0 + max(N * s / W, (N * c + F + (W - 1) * f) / C),   and   T >= N * m
 
-where ``f`` is one more worker's fixed CPU (its start and imports), taken from the 2-worker
-check run. Figures and the machine go to docs/performance.md; the machine is shared and noisy,
-so compare the model with runs made in the same minutes, as this script does.
+Figures and the machine go to docs/performance.md; the machine is shared and noisy (the busy
+CPU counts every process on it), so compare the model with runs made in the same minutes, as
+this script does, on an otherwise idle machine.
 """
 import argparse
 import json
@@ -33,6 +36,7 @@ import os
 import resource
 import shutil
 import statistics
+import subprocess
 import sys
 import tempfile
 import time
@@ -60,21 +64,36 @@ def run_batch(work, name, copies, workers):
             "seconds": sorted(e["seconds"] for e in run.values()), "statuses": statuses}
 
 
-def fit(small, large):
+# what a Dask worker imports before and while it grades (coursekit.engine.pipeline's stages)
+WORKER_IMPORTS = ("distributed.worker", "torch", "sklearn.datasets", "coursekit.engine.pipeline",
+                  "coursekit.engine.verify", "usefuns.data")
+
+
+def worker_fixed_cpu(repeat=3):
+    """Median CPU seconds of a fresh interpreter importing ``WORKER_IMPORTS``."""
+    code = "import importlib, sys; [importlib.import_module(m) for m in sys.argv[1:]]"
+    times = []
+    for _ in range(repeat):
+        before = resource.getrusage(resource.RUSAGE_CHILDREN)
+        subprocess.run([sys.executable, "-c", code, *WORKER_IMPORTS], check=True)
+        after = resource.getrusage(resource.RUSAGE_CHILDREN)
+        times.append((after.ru_utime + after.ru_stime) - (before.ru_utime + before.ru_stime))
+    return statistics.median(times)
+
+
+def fit(small, large, f):
     """The model's parameters from two one-worker runs of different sizes."""
     c = (large["cpu"] - small["cpu"]) / (large["n"] - small["n"])
-    fixed = small["cpu"] - small["n"] * c
-    s = statistics.median(large["seconds"])
-    t0 = large["wall"] - sum(large["seconds"])
-    m = (large["master"] - small["master"]) / (large["n"] - small["n"])
-    return {"c": c, "F": fixed, "s": s, "u": min(1.0, c / s), "t0": max(t0, 0.0), "m": m,
-            "f": 0.0}
+    return {"c": c, "F": max(small["cpu"] - small["n"] * c, 0.0),
+            "s": statistics.median(large["seconds"]),
+            "t0": max(large["wall"] - sum(large["seconds"]), 0.0),
+            "m": large["master"] / large["n"], "f": f}
 
 
 def predict(model, n, workers, cores):
-    cores_busy = min(workers * model["u"], cores)
-    work = n * model["c"] + model["F"] + (workers - 1) * model["f"]
-    return max(model["t0"] + work / cores_busy, n * model["m"])
+    chains = n * model["s"] / workers
+    cpu = (n * model["c"] + model["F"] + (workers - 1) * model["f"]) / cores
+    return max(model["t0"] + max(chains, cpu), n * model["m"])
 
 
 def main(argv=None):
@@ -93,14 +112,12 @@ def main(argv=None):
     work = Path(tempfile.mkdtemp(prefix="bench-model-"))
     report = {"machine": bench.machine(), "when": time.strftime("%Y-%m-%d %H:%M %Z")}
     try:
+        f = worker_fixed_cpu()
         small = run_batch(work, "fit-small", args.copies, 1)
         large = run_batch(work, "fit-large", 2 * args.copies, 1)
-        model = fit(small, large)
+        model = fit(small, large, f)
         checks = [run_batch(work, f"check-{w}", 2 * args.copies, int(w))
                   for w in args.check.split(",")]
-        two = next((r for r in checks if r["workers"] == 2), None)
-        if two is not None:  # one more worker's fixed CPU: what the 2-worker run cost more
-            model["f"] = max(0.0, two["cpu"] - (two["n"] * model["c"] + model["F"]))
         report.update(model=model, fit=[small, large], checks=checks)
     finally:
         shutil.rmtree(work, ignore_errors=True)
@@ -110,11 +127,11 @@ def main(argv=None):
     print(f"fit (1 worker, {small['n']} and {large['n']} submissions: {small['wall']:.1f} s and "
           f"{large['wall']:.1f} s):")
     print(f"  c  = {model['c']:.2f} CPU s per submission     F  = {model['F']:.1f} CPU s per batch")
-    print(f"  s  = {model['s']:.2f} s per submission on a free core, u = {model['u']:.2f} "
-          f"(its chain keeps a core that busy)")
-    print(f"  t0 = {model['t0']:.1f} s outside the submissions   m  = {model['m']:.3f} master CPU "
+    print(f"  s  = {model['s']:.2f} s per submission on a free core (its chain keeps that core "
+          f"{model['c'] / model['s']:.0%} busy)")
+    print(f"  t0 = {model['t0']:.1f} s outside the submissions   m  <= {model['m']:.3f} master CPU "
           f"s per submission (bound: {1 / max(model['m'], 1e-9):.1f} submissions/s)")
-    print(f"  f  = {model['f']:.1f} CPU s per extra worker (from the 2-worker run)")
+    print(f"  f  = {model['f']:.1f} CPU s per extra worker (a fresh interpreter's imports)")
     print(f"check on these {cores} cores:")
     for run in [large, *checks]:
         guess = predict(model, run["n"], run["workers"], cores)
