@@ -23,7 +23,12 @@ What differs from a cold kernel, and how it is evened out:
 - Python's import cache holds the server's folders: the fork clears it;
 - CUDA is never initialised in the server, so each fork initialises its own;
 - ipykernel read ``JPY_PARENT_PID`` (its parent poller) when the server imported it: the fork
-  sets those defaults again from its own environment.
+  sets those defaults again from its own environment;
+- Matplotlib (imported in the server for ``usefuns``' figures) read ``$MPLBACKEND`` then: the
+  fork sets the backend from its own environment, or, in a kernel, to ipykernel's inline
+  default, as a kernel importing Matplotlib after ipykernel's start would have it; its
+  configuration and cache folders stay the server's (read at import: the font list, no file of
+  a kernel's).
 
 jupyter_client manages the client as the kernel process: a signal to the client (interrupt,
 terminate) is passed on to the kernel's process group; when the client is killed the kernel
@@ -45,6 +50,9 @@ __all__ = ["ENV_SOCKET", "MODULES", "client", "job", "can_start_warm", "prepare_
 
 ENV_SOCKET = "COURSEKIT_WARM_KERNEL"
 MODULES = ("ipykernel_launcher", "coursekit.isolation.kernel")  # what a fork may run
+# the backend an ipykernel kernel gives Matplotlib when $MPLBACKEND is unset (set in
+# IPKernelApp.init_gui_pylab, before any cell; tests/isolation/test_warm_kernel.py compares)
+INLINE = "module://matplotlib_inline.backend_inline"
 RELAYED = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP, signal.SIGQUIT, signal.SIGUSR1,
            signal.SIGUSR2)
 
@@ -62,15 +70,16 @@ def job(conn, request, fds):
     os.environ.clear()
     os.environ.update(request["env"])
     sys.path[:] = request["path"]
-    _even_out()
+    _even_out(request["module"])
     import runpy
 
     sys.argv = [request["module"], *request["argv"]]
     runpy.run_module(request["module"], run_name="__main__", alter_sys=True)
 
 
-def _even_out():
-    """What a new process would have and the fork inherited from the server."""
+def _even_out(module=None):
+    """What a new process running ``module`` would have and the fork inherited from the
+    server."""
     threads = os.environ.get("OMP_NUM_THREADS", "")
     if "torch" in sys.modules and threads.isdigit() and int(threads) > 0:
         sys.modules["torch"].set_num_threads(int(threads))
@@ -79,6 +88,11 @@ def _even_out():
     if "torch" in sys.modules:  # the server's default generator would be every fork's
         sys.modules["torch"].seed()
     sys.path_importer_cache.clear()  # the server's folders and their listings
+    matplotlib = sys.modules.get("matplotlib")
+    if matplotlib is not None:  # it read $MPLBACKEND when the server imported it
+        backend = os.environ.get("MPLBACKEND") or (INLINE if module in MODULES else None)
+        if backend:
+            matplotlib.rcParams["backend"] = backend
     kernelapp = sys.modules.get("ipykernel.kernelapp")
     if kernelapp is not None:  # read from the environment when ipykernel was imported
         app = kernelapp.IPKernelApp

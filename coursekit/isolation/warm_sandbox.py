@@ -167,7 +167,7 @@ def _kernel(request, streams, ready_w, module):
         signal.signal(signal.SIGINT, signal.default_int_handler)
         from coursekit.isolation.warm_kernel import _even_out
 
-        _even_out()
+        _even_out(module)
         confine.lock_down()
         os.write(ready_w, b"ready")
         os.close(ready_w)

@@ -82,6 +82,30 @@ def test_does_a_warm_kernel_see_what_a_cold_one_sees(server, tmp_path, monkeypat
     assert warm["pid"] != cold["pid"]
 
 
+MPL_PROBE = """
+import matplotlib, matplotlib.pyplot
+print(matplotlib.get_backend())
+"""
+
+
+@pytest.mark.parametrize("chosen", [None, "agg"])
+def test_does_a_warm_kernel_draw_with_the_backend_a_cold_one_would(server, tmp_path,
+                                                                   monkeypatch, chosen):
+    """The server imported Matplotlib (usefuns' figures) before any kernel's $MPLBACKEND
+    existed: a warm kernel still gets ipykernel's inline backend, or the one $MPLBACKEND
+    names, as a cold one does."""
+    if chosen:
+        monkeypatch.setenv("MPLBACKEND", chosen)
+    else:
+        monkeypatch.delenv("MPLBACKEND", raising=False)
+    with kernel(tmp_path, monkeypatch, warm=False) as (_, kc):
+        cold = run(kc, MPL_PROBE)[1].strip()
+    with kernel(tmp_path, monkeypatch, warm=True, server=server) as (_, kc):
+        warm = run(kc, MPL_PROBE)[1].strip()
+    assert warm == cold, (warm, cold)
+    assert cold == (chosen or warm_kernel.INLINE)
+
+
 def test_does_each_warm_kernel_start_fresh_without_the_last_ones_state(server, tmp_path,
                                                                          monkeypatch):
     with kernel(tmp_path, monkeypatch, warm=True, server=server) as (_, kc):
