@@ -6,19 +6,20 @@
 Grades the 7 default samples of ``bench/autograde.py`` as the hardened default does (sandbox,
 verification, a cgroup per submission, warm confined forks), in a fresh scratch course per run:
 
-1. **fit**, one worker: ``--copies`` and 2 x ``--copies`` copies of each sample. From the
-   machine's busy CPU (``/proc/stat``) of the two runs: ``c``, the CPU seconds of one
-   submission (its kernel, verification child, grading job, its share of the worker and the
-   master) and ``F``, the CPU of a batch's fixed work (the fork servers' and the first worker's
-   imports, the cluster); from the submissions' own times (``seconds`` in the status file):
-   ``s``, the wall time of one submission on a free core (its chain of processes hands work on
-   from one to the next, so ``c / s`` says how busy it keeps that core); ``t0``, the wall time
-   before the first submission starts and after the last one ends; ``m``, the master's CPU per
-   submission (packing, recording: one thread, so a bound on any cluster; here the whole
-   master's CPU over the submissions, an upper bound); ``f``, one more worker's fixed CPU: a
-   fresh interpreter importing what a worker imports;
+1. **fit**, one worker: ``--copies`` and 2 x ``--copies`` copies of each sample. From the two
+   runs' differences: ``c``, the CPU seconds of one more submission (its kernel, verification
+   child, grading job, its share of the worker and the master; the machine's busy CPU,
+   ``/proc/stat``) and ``s``, the wall time of one more submission; ``F`` and ``t0``, the CPU
+   and the wall time of the rest (the fork servers' and the first worker's imports, the cluster,
+   the start and the end). ``c / s`` says how busy one submission's chain of processes keeps a
+   core (it hands work on from one process to the next). ``m``, the master's CPU per submission
+   (packing, recording: one thread, so a bound on any cluster; here all of the master's CPU
+   over the submissions, an upper bound); ``f``, one more worker's fixed CPU: a fresh
+   interpreter importing what a worker imports. With one worker on these cores a submission
+   gets all of them (``OMP_NUM_THREADS`` = cores // workers, a cgroup of as many CPUs); with a
+   worker per core it gets one: the check runs say how much that changes;
 2. **check**, on the same cores: ``--check`` workers (default 2 and 3), measured against the
-   model's prediction;
+   model's prediction (the one-worker run is the fit itself, printed for reference);
 3. **predict** (``--predict CORES:WORKERS,...``, ``--moonshot N``): the same model for a larger
    machine, assuming the same CPU per submission (same cores' speed) and memory enough.
 
@@ -26,9 +27,11 @@ The model: a batch takes as long as its busiest resource, the workers' chains or
 
     T(N, W, C) = t0 + max(N * s / W, (N * c + F + (W - 1) * f) / C),   and   T >= N * m
 
-Figures and the machine go to docs/performance.md; the machine is shared and noisy (the busy
-CPU counts every process on it), so compare the model with runs made in the same minutes, as
-this script does, on an otherwise idle machine.
+Not in the model: what one host shares between its workers besides the cores (its two fork
+servers fork every job in one thread each, the disk), the Dask scheduler, and the network of
+a cluster of hosts. Figures and the machine go to docs/performance.md; the machine is shared and
+noisy (the busy CPU counts every process on it), so compare the model with runs made in the
+same minutes, as this script does, on an otherwise idle machine.
 """
 import argparse
 import json
@@ -83,11 +86,12 @@ def worker_fixed_cpu(repeat=3):
 
 def fit(small, large, f):
     """The model's parameters from two one-worker runs of different sizes."""
-    c = (large["cpu"] - small["cpu"]) / (large["n"] - small["n"])
-    return {"c": c, "F": max(small["cpu"] - small["n"] * c, 0.0),
-            "s": statistics.median(large["seconds"]),
-            "t0": max(large["wall"] - sum(large["seconds"]), 0.0),
-            "m": large["master"] / large["n"], "f": f}
+    more = large["n"] - small["n"]
+    c = (large["cpu"] - small["cpu"]) / more
+    s = (large["wall"] - small["wall"]) / more
+    return {"c": c, "F": max(small["cpu"] - small["n"] * c, 0.0), "s": s,
+            "t0": max(small["wall"] - small["n"] * s, 0.0), "m": large["master"] / large["n"],
+            "f": f}
 
 
 def predict(model, n, workers, cores):
@@ -127,7 +131,7 @@ def main(argv=None):
     print(f"fit (1 worker, {small['n']} and {large['n']} submissions: {small['wall']:.1f} s and "
           f"{large['wall']:.1f} s):")
     print(f"  c  = {model['c']:.2f} CPU s per submission     F  = {model['F']:.1f} CPU s per batch")
-    print(f"  s  = {model['s']:.2f} s per submission on a free core (its chain keeps that core "
+    print(f"  s  = {model['s']:.2f} s per submission (its chain keeps a core "
           f"{model['c'] / model['s']:.0%} busy)")
     print(f"  t0 = {model['t0']:.1f} s outside the submissions   m  <= {model['m']:.3f} master CPU "
           f"s per submission (bound: {1 / max(model['m'], 1e-9):.1f} submissions/s)")
@@ -135,10 +139,11 @@ def main(argv=None):
     print(f"check on these {cores} cores:")
     for run in [large, *checks]:
         guess = predict(model, run["n"], run["workers"], cores)
+        label = " (the fit's own run)" if run is large else ""
         print(f"  {run['workers']} worker(s), {run['n']} submissions: measured {run['wall']:.1f} s "
               f"({run['cpu'] / run['wall']:.2f} cores busy, {run['cpu'] / run['n']:.2f} CPU s "
-              f"each), model {guess:.1f} s ({100 * (guess - run['wall']) / run['wall']:+.0f}%); "
-              f"{','.join(run['statuses'])}")
+              f"each), model {guess:.1f} s ({100 * (guess - run['wall']) / run['wall']:+.0f}%)"
+              f"{label}; {','.join(run['statuses'])}")
     print(f"predicted, same cores' speed, {args.moonshot} submissions:")
     report["predictions"] = []
     for pair in args.predict.split(","):

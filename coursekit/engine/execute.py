@@ -6,7 +6,9 @@ bwrap's cold start as the fallback; plain forks outside it; or cold starts) and 
 (``coursekit.engine.gradejob``: preflight, then nbgrader's own ``autograde`` command line with
 ``--HiddenTestsOutside.enabled=True``, so the kernel runs placeholders where the hidden tests
 were). Its :class:`KernelRun` holds preflight's verdict, nbgrader's exit, the scores the
-kernel's run gave (read back from the private gradebook) and the log.
+kernel's run gave (read back from the private gradebook), the points nbgrader's rule gives each
+autograded cell from the graded notebook's outputs (read by the job, which has nbgrader) and
+the log.
 """
 import os
 import re
@@ -31,7 +33,9 @@ class KernelRun:
     preflight: dict      # {"gradable", "notes", "reason"}, None if the job died before it
     exit: int            # nbgrader's exit code, None if it did not run or finish
     submission: dict     # {"in_gradebook", "timestamp", "notebooks"} of the private gradebook
-    points: dict         # {notebook: {grade_id: the kernel's points}} (gradejob.kernel_points)
+    points: dict         # {notebook: {grade_id: the kernel's points}} (gradejob.kernel_points),
+                         # None if the job did not read them
+    points_error: str    # why the job could not read them, or None
     timed_out: bool
     log: str
     kernels: str         # "warm" (forks of the kernel server, confined in the sandbox) or "cold"
@@ -142,12 +146,14 @@ def execute(course, job, env, sandboxed, timeout=None, group=None, cells_until=N
                        server=servers.get("nbgrader"), runtime=runtime, group=group)
     submission = out["submission"] or gradejob.read_submission(  # the job was killed
         course / "gradebook.db", job.assignment, job.student)
-    points = out.get("kernel_points") or gradejob.kernel_points(
-        course, job.assignment, job.student, submission["notebooks"])
+    # None where the job did not read them (it was killed, or the reading failed: the pipeline
+    # then fails the submission with the job's reason); never read here, in the worker
+    points = out.get("kernel_points")
     from coursekit.isolation.warm_sandbox import FALLBACK
 
     # a warm sandboxed kernel whose fork could not confine itself was started by bwrap (its
     # client said why in the log): then not all of them were warm
     kernels = "warm" if "kernel" in servers and FALLBACK not in out["log"] else "cold"
-    return KernelRun(out["preflight"], out["exit"], submission, points, out["timed_out"],
-                     out["log"], kernels, out.get("runtime"))
+    return KernelRun(out["preflight"], out["exit"], submission, points,
+                     out.get("kernel_points_error"), out["timed_out"], out["log"], kernels,
+                     out.get("runtime"))

@@ -82,8 +82,12 @@ def _grade(request):
     out["exit"] = code
     out["submission"] = read_submission(course / "gradebook.db", request["assignment"],
                                         request["student"])
-    out["kernel_points"] = kernel_points(course, request["assignment"], request["student"],
-                                         out["submission"]["notebooks"])
+    _write(request["result"], out)  # what nbgrader did is kept whatever happens next
+    try:
+        out["kernel_points"] = kernel_points(course, request["assignment"], request["student"],
+                                             out["submission"]["notebooks"])
+    except Exception as err:  # noqa: BLE001 - the worker fails the submission with this reason
+        out["kernel_points_error"] = f"{type(err).__name__}: {err}"[:300]
     _write(request["result"], out)
     raise SystemExit(code)
 
@@ -151,22 +155,25 @@ def read_submission(db_path, assignment_id, student_id):
 def kernel_points(course, assignment_id, student_id, notebooks):
     """``{notebook: {grade_id: points}}``: what nbgrader's rule gives each autograded code cell
     (``coursekit.engine.decide.kernel_points``) from the outputs in its graded notebook, for
-    the notebooks and grades of :func:`read_submission`. Here, where nbgrader is imported
-    already, so that a worker never imports nbgrader or nbformat (~1.7 CPU s each)."""
+    the notebooks and grades of :func:`read_submission`. Read here, where nbgrader is imported
+    already, so that a worker never imports nbgrader or nbformat (docs/performance.md, fifth
+    run)."""
     from coursekit.engine.decide import kernel_points as points_of
+
+    def field(value, *keys):  # a notebook's JSON, whatever shape a submission gave it
+        for key in keys:
+            value = value.get(key) if isinstance(value, dict) else None
+        return value
 
     found = {}
     for name, entry in notebooks.items():
         path = Path(course) / "autograded" / student_id / assignment_id / f"{name}.ipynb"
-        try:
-            cells = json.loads(path.read_text()).get("cells", [])
-        except (OSError, ValueError, AttributeError):
-            continue
+        cells = field(json.loads(path.read_text()), "cells")  # nbgrader wrote it: or raise
         found[name] = {}
-        for cell in cells:
-            grade_id = cell.get("metadata", {}).get("nbgrader", {}).get("grade_id")
-            grade = entry["grades"].get(grade_id)
-            if cell.get("cell_type") == "code" and grade and not grade["needs_manual_grade"]:
+        for cell in cells if isinstance(cells, list) else ():
+            grade_id = field(cell, "metadata", "nbgrader", "grade_id")
+            grade = entry["grades"].get(grade_id) if isinstance(grade_id, str) else None
+            if field(cell, "cell_type") == "code" and grade and not grade["needs_manual_grade"]:
                 found[name][grade_id] = points_of(cell, grade["max_score"])
     return found
 
@@ -194,10 +201,10 @@ def run(course, assignment_id, student_id, args, env, timeout=None, server=None,
     Returns:
         dict: ``preflight`` (``prepare_course``'s dict, None if the job died before it),
         ``exit`` (nbgrader's exit code; None if it did not run or finish), ``submission``
-        (``read_submission``'s dict, None if not read), ``kernel_points`` (:func:`kernel_points`'s
-        dict, None if not read), ``runtime`` (``"tmpfs"``, or why the
-        runtime folder stayed on disk; None if not asked), ``timed_out``, ``log`` (text),
-        ``forked`` (whether the fork server ran it).
+        (``read_submission``'s dict, None if not read), ``kernel_points``
+        (:func:`kernel_points`'s dict, None if not read; ``kernel_points_error`` may say why),
+        ``runtime`` (``"tmpfs"``, or why the runtime folder stayed on disk; None if not asked),
+        ``timed_out``, ``log`` (text), ``forked`` (whether the fork server ran it).
     """
     course = Path(course)
     request = {"kind": "grade", "course": str(course), "assignment": assignment_id,

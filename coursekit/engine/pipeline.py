@@ -21,6 +21,7 @@ overruns even that is killed, and the submission fails. Any exception in a stage
 ``"<stage>: <error>"`` as its reason; ``GradingSettings.faults`` raises one on purpose.
 """
 import json
+import math
 import shutil
 import tempfile
 import time
@@ -58,6 +59,24 @@ def reserve(timeout):
     the kernel's run: a quarter, at most 120 s (checks take 5-30 s on a loaded 2-core
     grader)."""
     return min(120.0, timeout / 4)
+
+
+def _kernel_claims(instructor_root, assignment_id, notebook, claimed):
+    """``{grade_id: (kernel points, max points)}`` of every autograded cell of the instructor's
+    source notebook (trusted: the job's own bytes), with the points the grading job read from
+    the kernel's run (``claimed``, ``gradejob.kernel_points``): a cell it does not claim, or
+    claims as no finite number, scores 0 in the kernel (fail closed: without bwrap a kernel
+    could forge the job's result file); a claim is never more than the cell's points."""
+    from coursekit.engine.verify.answers import read_instructor
+
+    source = json.loads((Path(instructor_root) / "source" / assignment_id / notebook)
+                        .read_text())
+    claims = {}
+    for grade_id, most in read_instructor(source).points.items():
+        value = claimed.get(grade_id)
+        value = float(value) if isinstance(value, (int, float)) else 0.0
+        claims[grade_id] = (min(max(value, 0.0), most) if math.isfinite(value) else 0.0, most)
+    return claims
 
 
 class _Run:
@@ -124,13 +143,13 @@ class _Run:
         result.timed_out = any(i.get("kind") == "deadline" for i in
                                nb.get("metadata", {}).get("coursekit", {}).get("incidents", []))
         grades = result.notebooks[Path(manifest.notebook).stem]["grades"]
-        kernel_points = {grade_id: (points, grades[grade_id]["max_score"]) for grade_id, points
-                         in kernel.points.get(Path(manifest.notebook).stem, {}).items()}
         # The checks, the reference and the source notebook's setup run in this process: take
         # them from the job's own bytes, never from the course folder the kernel has run in
         # (without bwrap a kernel could have rewritten them there).
         with tempfile.TemporaryDirectory(prefix="coursekit-instructor-") as pristine:
             workspace.unpack(job.course_tar, pristine)
+            kernel_points = _kernel_claims(pristine, job.assignment, manifest.notebook,
+                                           kernel.points.get(Path(manifest.notebook).stem, {}))
             found = verify(course, job, load_manifest(pristine, job.assignment),
                            {g: m for g, (_, m) in kernel_points.items()}, sandboxed,
                            task_device(result.env), self.deadline, instructor_root=pristine,
@@ -186,6 +205,9 @@ class _Run:
         if result.reason is None and (missing or Path(manifest.notebook).stem
                                       not in result.notebooks):
             result.reason = f"nbgrader wrote no autograded notebook {missing or ''}"
+        if result.reason is None and kernel.points is None:
+            result.reason = (f"the grading job could not read the kernel's points: "
+                             f"{kernel.points_error or 'no reason given'}")
         return result.reason is None
 
 

@@ -93,7 +93,7 @@ def serve(path, profile):
     signal.set_wakeup_fd(wake_w, warn_on_full_buffer=False)
     try:
         while True:
-            ready = select.select([listener, sys.stdin, wake_r], [], [], 5.0)[0]
+            ready = select.select([listener, sys.stdin, wake_r], [], [], 30.0)[0]  # a safety net
             if sys.stdin in ready and not os.read(sys.stdin.fileno(), 1 << 12):
                 break  # whoever started the server is gone
             if wake_r in ready:

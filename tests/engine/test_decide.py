@@ -70,3 +70,4 @@ def test_does_stderr_never_cost_a_cell_its_points_but_an_error_does():
     cell["outputs"].append({"output_type": "error", "ename": "AssertionError", "evalue": "",
                             "traceback": []})
     assert kernel_points(cell, 3.0) == 0.0
+

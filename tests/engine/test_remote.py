@@ -182,3 +182,12 @@ def test_do_top_level_statements_that_kill_the_child_fail_every_function():
         assert fn(made, "f")() == 1
     finally:
         made.close()
+
+
+def test_is_a_callback_with_one_tensor_for_its_arguments_refused_before_it_is_unpacked(double):
+    """*args of a tensor would make one grader object per element, outside any cgroup."""
+    calls = [lambda *args: len(args)]
+    refused = double._serve_callback({"callback": 0, "args": torch.zeros(10 ** 6)}, calls)
+    assert not refused["ok"] and "a list and a dict" in refused["error"]
+    assert double._serve_callback({"callback": 0, "args": [1, 2]}, calls) == \
+        {"ok": True, "value": 2}

@@ -41,3 +41,23 @@ def test_does_a_warm_kernel_find_usefuns_lazy_imports_already_made():
              {"sklearn", "scipy", "matplotlib", "numpy", "torch", "usefuns", "sympy"}
              and not m.endswith((".data", ".descr"))]
     assert heavy == []
+
+
+def test_does_the_server_report_a_jobs_end_at_once_not_at_its_next_poll(tmp_path):
+    """A job's end wakes the server (SIGCHLD): its client hears of it in a moment, where the
+    server's own poll comes every 30 s. A job refused for a malformed request ends at once."""
+    import time
+
+    from coursekit.isolation.forkserver import start, stop, submit, wait
+
+    path = start("nbgrader")
+    try:
+        ends = []
+        for _ in range(3):  # the first waits for the server's imports
+            begin = time.monotonic()
+            conn, _pid = submit(path, {"kind": "grade"})  # no course: the job fails at once
+            assert wait(conn, timeout=60) not in (None, 0)
+            ends.append(time.monotonic() - begin)
+    finally:
+        stop("nbgrader")
+    assert max(ends[1:]) < 10, ends

@@ -88,7 +88,7 @@ def test_does_a_tensor_of_every_allowed_dtype_cross_with_its_values_and_shape(dt
 def test_do_tuples_big_ints_and_odd_strings_keep_their_type_and_value():
     value = {"t": (1, (2.5, [3, (4,)])), "size": torch.Size([2, 3]), "big": [2 ** 70, -2 ** 80],
              "text": "caf\u00e9 \ud800", "nan": float("nan"), "neg0": -0.0, "raw": b"\x00\xff"}
-    back = wire.loads(wire.dumps(value))
+    back = wire.loads(wire.dumps(value), trusted=True)  # the grader's frame: strings exact
     assert back["t"] == (1, (2.5, [3, (4,)])) and type(back["t"][1][1][1]) is tuple
     assert back["size"] == (2, 3) and back["big"] == [2 ** 70, -2 ** 80]
     assert back["text"] == value["text"] and back["raw"] == b"\x00\xff"
@@ -109,7 +109,8 @@ def _forged(obj):
 
 @pytest.mark.parametrize("payload, phrase", [
     (_forged({wire.TENSOR: ["float32", [2], "cpu", b"abc"]}), "2 elements of float32 in 3"),
-    (_forged({wire.TENSOR: ["float32", [2 ** 40], "cpu", b""]}), "elements"),
+    (_forged({wire.TENSOR: ["float32", [2 ** 40], "cpu", b""]}), "not plain data"),
+    (_forged({wire.TENSOR: ["float32", [2 ** 20, 2 ** 20], "cpu", b""]}), "elements"),
     (_forged({wire.TENSOR: ["complex64", [1], "cpu", b"12345678"]}), "not plain data"),
     (_forged({wire.TENSOR: ["float32", [-1], "cpu", b""]}), "not plain data"),
     (_forged({wire.TENSOR: ["float32", [1], "meta", b"1234"]}), "meta"),
@@ -120,6 +121,13 @@ def _forged(obj):
     (b"\xc7\x01\x05a", "extension"),
     (_forged({1: 2}), "map key"),
     (b"\x93\x01", "."),  # cut short
+    (_forged({wire.TENSOR: ["float32", [2 ** 63 - 1, 0], "cpu", b""]}), "not plain data"),
+    (_forged({wire.TENSOR: ["float32", [2 ** 64 - 1, 0], "cpu", b""]}), "not plain data"),
+    (_forged({wire.TENSOR: [["float32"], [1], "cpu", b"1234"]}), "not plain data"),
+    (_forged({wire.TENSOR: ["float32", [1], "cuda:7", b"1234"]}), "cuda:7"),
+    (_forged({wire.TENSOR: ["float32", [1], ["cpu"], b"1234"]}), "tensor on"),
+    (_forged({wire.DTYPE: "Tensor"}), "not a dtype"),
+    (_forged({wire.DEVICE: "meta"}), "meta"),
 ])
 def test_is_a_forged_frame_refused_and_nothing_built_from_it(payload, phrase):
     with pytest.raises(ValueError, match=phrase):
@@ -138,3 +146,51 @@ def test_is_an_old_pickled_frame_refused_not_unpickled():
     pickle.dump({"ok": Boom()}, buffer)
     with pytest.raises(ValueError):
         wire.loads(buffer.getvalue())
+
+
+def test_do_the_graders_dtypes_devices_numpy_scalars_and_int_keys_reach_the_child():
+    value = {"dtype": torch.float64, "device": torch.device("cpu"), "n": numpy.int64(3),
+             "x": numpy.float32(0.5), "by_class": {0: "zero", 1: "one"}}
+    back = wire.loads(wire.dumps(value), trusted=True)
+    assert back["dtype"] is torch.float64 and back["device"] == torch.device("cpu")
+    assert back["n"] == 3 and type(back["n"]) is int and back["x"] == 0.5
+    assert back["by_class"] == {0: "zero", 1: "one"}
+    with pytest.raises(ValueError, match="map key"):  # the child's frames: string keys only
+        wire.loads(wire.dumps({"by_class": {0: "zero"}}))
+
+
+def test_does_a_subclass_cross_as_its_base_value_without_running_its_overrides():
+    class Lying(str):
+        def __str__(self):
+            return "changed"
+
+    class Big(int):
+        pass
+
+    back = wire.loads(wire.dumps([Lying("kept"), Big(2 ** 70), torch.ones(2).neg().conj()]))
+    assert back[0] == "kept" and back[1] == 2 ** 70 and torch.equal(back[2], -torch.ones(2))
+    with pytest.raises(TypeError, match="digits"):
+        wire.dumps(10 ** 5000)
+
+
+def test_is_a_frame_of_millions_of_tiny_values_refused_before_it_costs_gigabytes():
+    import msgpack
+
+    half = [{}] * (wire.MAX_VALUES // 2 + 1)
+    flood = msgpack.packb([half, half])  # ~1 MB of MessagePack, no list over the limit
+    with pytest.raises(ValueError, match="values in lists and dicts"):
+        wire.loads(flood)
+    with pytest.raises(ValueError):
+        wire.loads(msgpack.packb([[]] * wire.MAX_VALUES))
+    assert len(wire.loads(msgpack.packb(list(range(1000))))) == 1000
+
+
+def test_are_a_childs_odd_strings_and_timestamps_made_plain():
+    import msgpack
+
+    odd = wire.loads(wire.dumps({"text": "a\ud800b"}))  # the child sent a lone surrogate
+    assert "\ud800" not in odd["text"] and "\ufffd" in odd["text"]
+    assert odd["text"].encode("utf-8")  # a notebook can hold it
+    assert wire.loads(wire.dumps({"text": "a\ud800b"}), trusted=True)["text"] == "a\ud800b"
+    stamp = wire.loads(msgpack.packb({"ok": msgpack.Timestamp(5, 0)}, datetime=False))
+    assert stamp == {"ok": 5.0}

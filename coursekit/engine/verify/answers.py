@@ -30,23 +30,25 @@ class Instructor:
     setup: tuple      # sources of the code cells before the first answer cell
     tests: dict       # grade_id -> source of each code test cell
     constants: dict   # name -> literal value assigned in the instructor's answer cells
+    points: dict      # grade_id -> the points of each code test cell (nbgrader's "points")
 
 
 def read_instructor(source_nb):
     """:class:`Instructor` of the source notebook (a dict as ``json.load`` gives it)."""
-    setup, tests, constants, seen_answer = [], {}, {}, False
+    setup, tests, constants, points, seen_answer = [], {}, {}, {}, False
     for cell in source_nb.get("cells", []):
         if cell.get("cell_type") != "code":
             continue
         meta, source = _meta(cell), _source(cell)
         if meta.get("grade") and meta.get("grade_id") and not meta.get("solution"):
             tests[meta["grade_id"]] = source
+            points[meta["grade_id"]] = float(meta.get("points") or 0.0)
         elif meta.get("solution"):
             seen_answer = True
             constants.update(_literals(source))
         elif not seen_answer:
             setup.append(source)
-    return Instructor(tuple(setup), tests, constants)
+    return Instructor(tuple(setup), tests, constants, points)
 
 
 def _literals(source):

@@ -32,6 +32,7 @@ from coursekit.isolation import wire
 __all__ = ["GraderFault", "Child", "student_error", "CALL_SECONDS"]
 
 CALL_SECONDS = 120.0  # at most this long for one call, whatever the deadline leaves
+MAX_ARGUMENTS = 64  # of one callback from the child to a grader function or object
 
 
 class GraderFault(BaseException):
@@ -166,8 +167,13 @@ class Child:
 
     def _serve_callback(self, request, callbacks):
         try:
-            args = self.decode(request.get("args", []))
-            kwargs = self.decode(request.get("kwargs", {}))
+            args, kwargs = request.get("args", []), request.get("kwargs", {})
+            # a list of arguments, not one tensor that *args would make millions of
+            if type(args) not in (list, tuple) or type(kwargs) is not dict \
+                    or len(args) + len(kwargs) > MAX_ARGUMENTS:
+                raise TypeError(f"a callback takes a list and a dict of at most "
+                                f"{MAX_ARGUMENTS} arguments")
+            args, kwargs = self.decode(args), self.decode(kwargs)
             if "object" in request:
                 target = self.handles[request["object"]]
                 if request.get("method") not in getattr(target, "remote_methods", ()):
