@@ -85,7 +85,8 @@ def _as_upstream(dLdf, fx):
         dLdf.expand_as(fx)
     except RuntimeError:
         raise ValueError(f"dLdf has shape {tuple(dLdf.shape)} but f(x) has shape "
-                         f"{tuple(fx.shape)}; pass an upstream gradient shaped like f(x).") from None
+                         f"{tuple(fx.shape)}; pass an upstream gradient shaped like "
+                         f"f(x).") from None
     return dLdf
 
 
