@@ -23,9 +23,10 @@ verification, a cgroup per submission, warm confined forks), in a fresh scratch 
 3. **predict** (``--predict CORES:WORKERS,...``, ``--moonshot N``): the same model for a larger
    machine, assuming the same CPU per submission (same cores' speed) and memory enough.
 
-The model: a batch takes as long as its busiest resource, the workers' chains or the cores::
+The model: a batch takes at least as long as its workers' chains, after the start, and at least
+as long as its CPU takes on the cores (the fixed CPU ``F`` is spent during the start ``t0``)::
 
-    T(N, W, C) = t0 + max(N * s / W, (N * c + F + (W - 1) * f) / C),   and   T >= N * m
+    T(N, W, C) = max(t0 + N * s / W, (N * c + F + (W - 1) * f) / C, N * m)
 
 Not in the model: what one host shares between its workers besides the cores (its two fork
 servers fork every job in one thread each, the disk), the Dask scheduler, and the network of
@@ -95,9 +96,26 @@ def fit(small, large, f):
 
 
 def predict(model, n, workers, cores):
-    chains = n * model["s"] / workers
+    chains = model["t0"] + n * model["s"] / workers
     cpu = (n * model["c"] + model["F"] + (workers - 1) * model["f"]) / cores
-    return max(model["t0"] + max(chains, cpu), n * model["m"])
+    return max(chains, cpu, n * model["m"])
+
+
+def measure(args):
+    """The fit's and the checks' runs on this machine: (report, small, large, checks, model)."""
+    work = Path(tempfile.mkdtemp(prefix="bench-model-"))
+    report = {"machine": bench.machine(), "when": time.strftime("%Y-%m-%d %H:%M %Z")}
+    try:
+        f = worker_fixed_cpu()
+        small = run_batch(work, "fit-small", args.copies, 1)
+        large = run_batch(work, "fit-large", 2 * args.copies, 1)
+        model = fit(small, large, f)
+        checks = [run_batch(work, f"check-{w}", 2 * args.copies, int(w))
+                  for w in args.check.split(",")]
+        report.update(model=model, fit=[small, large], checks=checks)
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+    return report, small, large, checks, model
 
 
 def main(argv=None):
@@ -111,20 +129,16 @@ def main(argv=None):
     parser.add_argument("--moonshot", type=int, default=1000,
                         help="submissions for the predictions")
     parser.add_argument("--json", help="also write the figures to this file")
+    parser.add_argument("--runs", help="no new runs: fit, check and predict from the runs a "
+                                       "--json of an earlier run holds (same machine)")
     args = parser.parse_args(argv)
-    cores = os.cpu_count()
-    work = Path(tempfile.mkdtemp(prefix="bench-model-"))
-    report = {"machine": bench.machine(), "when": time.strftime("%Y-%m-%d %H:%M %Z")}
-    try:
-        f = worker_fixed_cpu()
-        small = run_batch(work, "fit-small", args.copies, 1)
-        large = run_batch(work, "fit-large", 2 * args.copies, 1)
-        model = fit(small, large, f)
-        checks = [run_batch(work, f"check-{w}", 2 * args.copies, int(w))
-                  for w in args.check.split(",")]
-        report.update(model=model, fit=[small, large], checks=checks)
-    finally:
-        shutil.rmtree(work, ignore_errors=True)
+    if args.runs:
+        report = json.loads(Path(args.runs).read_text())
+        (small, large), checks = report["fit"], report["checks"]
+        report["model"] = model = fit(small, large, report["model"]["f"])
+    else:
+        report, small, large, checks, model = measure(args)
+    cores = report["machine"]["cores"]
     print(f"machine: {cores} cores, {report['machine']['cpu']}, torch "
           f"{report['machine']['torch']}; {report['when']}; load average at start "
           f"{report['machine']['load_average'][0]:.2f}")
