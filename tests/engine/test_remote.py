@@ -191,3 +191,20 @@ def test_is_a_callback_with_one_tensor_for_its_arguments_refused_before_it_is_un
     assert not refused["ok"] and "a list and a dict" in refused["error"]
     assert double._serve_callback({"callback": 0, "args": [1, 2]}, calls) == \
         {"ok": True, "value": 2}
+
+
+def test_are_a_childs_skipped_list_and_error_texts_cut_to_what_the_grader_shows():
+    """A child's reply is the student's: a forged list of skipped statements or a megabyte
+    error is kept short, not split into millions of objects or copied into the status."""
+    from coursekit.engine.verify import remote
+
+    rows = remote._skipped([["cell", 3, "x" * 10 ** 6, "why"], "Ā" * 10 ** 6, ["a", "b"]] * 40)
+    assert len(rows) <= remote.MAX_SKIPPED and all(len(r[2]) <= 200 for r in rows)
+    assert rows[0] == ("cell", 3, "x" * 200, "why")
+    made = child("def boom():\n    raise ValueError('Ā ' * 10 ** 6)\n")
+    try:
+        with pytest.raises(ValueError) as info:
+            fn(made, "boom")()
+        assert len(str(info.value)) <= remote.MAX_TEXT
+    finally:
+        made.close()

@@ -33,6 +33,9 @@ __all__ = ["GraderFault", "Child", "student_error", "CALL_SECONDS"]
 
 CALL_SECONDS = 120.0  # at most this long for one call, whatever the deadline leaves
 MAX_ARGUMENTS = 64  # of one callback from the child to a grader function or object
+MAX_SKIPPED = 50  # statements the child says it skipped, as the grader keeps them
+MAX_TEXT = 1000  # characters of a child's error text the grader reads
+MAX_RECEIVED = 4 * wire.MAX_REPLY  # bytes of all the child's frames in one verification
 
 
 class GraderFault(BaseException):
@@ -64,6 +67,7 @@ class Child:
         self.load_request = {"op": "load", "cells": [list(c) for c in cells]}
         self.deadline = deadline
         self.proc, self.skipped, self.broken = None, [], None
+        self.received = 0  # bytes of the child's frames, over every launch
         self.cwd = tempfile.mkdtemp(prefix="coursekit-verify-")  # what it writes lands here
         self.handles = []
         self.not_data = []  # what the student's functions gave back that is not data
@@ -94,7 +98,7 @@ class Child:
         except OSError as err:  # the student's top-level code ended or hung the process
             self.broken = f"loading your answer cells outside the notebook failed ({err})"
             return
-        self.skipped = [tuple(s) for s in reply.get("skipped", [])]
+        self.skipped = _skipped(reply.get("skipped"))
 
     def _kill(self):
         if self.proc.poll() is None:
@@ -144,9 +148,19 @@ class Child:
         calling back is stopped when it ends."""
         end = time.monotonic() + max(seconds, 0)
         wire.write_frame(self.proc.stdin, wire.dumps(request))
+        received = 0
         while True:
+            frame = self._read(seconds, end)
+            received += len(frame)
+            self.received += len(frame)
+            # what the grader's objects are given in callbacks they may keep: bounded per call
+            # and over the whole verification
+            if received > wire.MAX_REPLY or self.received > MAX_RECEIVED:
+                self._kill()
+                raise OSError(f"it sent more than {wire.MAX_REPLY} bytes in one call or "
+                              f"{MAX_RECEIVED} in all, callbacks included")
             try:
-                reply = wire.loads(self._read(seconds, end))
+                reply = wire.loads(frame)
             except OSError:
                 raise
             except Exception as err:  # noqa: BLE001 - anything but plain data
@@ -270,12 +284,26 @@ class Child:
     def _error(self, name, reply):
         missing, why = reply.get("name"), reply.get("missing")
         if reply.get("kind") == "NameError" and missing:
+            missing, why = str(missing)[:100], str(why or "")[:MAX_TEXT]
             where = f": {why}" if why else ""
             return student_error(f"{name} uses {missing!r}, which is not defined outside the "
                                  f"notebook{where}; define what it needs in your answer cells "
                                  f"or pass it as an argument", "NameError", missing)
-        kind, _, text = str(reply.get("error", "")).partition(": ")
-        return student_error(text, reply.get("kind") or kind or "RuntimeError")
+        kind, _, text = str(reply.get("error", ""))[:MAX_TEXT].partition(": ")
+        kind = str(reply.get("kind") or kind or "RuntimeError")[:100]
+        return student_error(text, kind)
+
+
+def _skipped(found):
+    """The child's list of skipped statements, ``(label, line, text, why)`` each, as the grader
+    shows them (a few, each cut short): a child's reply, however it is shaped."""
+    rows = []
+    for row in (found if isinstance(found, list) else [])[:MAX_SKIPPED]:
+        if isinstance(row, (list, tuple)) and len(row) == 4:
+            label, line, text, why = row
+            rows.append((str(label)[:200], line if type(line) is int else 0, str(text)[:200],
+                         str(why)[:300]))
+    return rows
 
 
 def _first_opaque(value, path=""):

@@ -46,7 +46,8 @@ class Verdict:
 
 
 def _one_line(text, limit=400):
-    return " ".join(str(text).split())[:limit]
+    # cut first: a child's error text can be megabytes, and split() makes an object a word
+    return " ".join(str(text)[:4 * limit].split())[:limit]
 
 
 def _fill(value, submission):
