@@ -5,8 +5,9 @@ numbers, strings, bytes, None, bools, lists and str-keyed dicts, and one-key map
 decoder turns back into values: ``{TUPLE: [...]}``, ``{BIG_INT: digits}`` (an int beyond 64
 bits), ``{TENSOR: [dtype, shape, device, bytes]}`` (a dense tensor of a dtype of ``DTYPES``, at
 most ``MAX_ELEMENTS`` elements, sent contiguous; it keeps its device across the wire: both
-ends run on the same machine), and, from the grader only (a student's value of these kinds is
-opaque, :func:`plain`), ``{DTYPE: name}`` and ``{DEVICE: name}``. Nothing in a frame is
+ends run on the same machine), and ``{DTYPE: name}`` and ``{DEVICE: name}`` (the grader's
+arguments; a student's value of these kinds leaves the child opaque, :func:`plain`, and the
+grader makes whatever it receives plain again). Nothing in a frame is
 executable and the decoder builds nothing else: anything else, or a tensor whose bytes do not
 match its dtype and shape, is refused with ValueError, as is a frame of more than
 ``MAX_VALUES`` values in its lists and dicts. The child's frames must key their dicts with
