@@ -263,7 +263,8 @@ def child_command(course, assignment_id, student_id, limits, sandboxed, group=No
     its first request. A confined fork of the kernel fork server when :func:`prepare_task` was
     given one (``Sandbox.warm_start``), with bwrap's command to fall back on."""
     start = {"limits": limits.as_dict(), "uid": kernel_uid(sandboxed)}
-    argv = [sys.executable, "-m", "coursekit.isolation.child"]
+    # -P: its working folder (the student's code writes there) is not on its import path
+    argv = [sys.executable, "-P", "-m", "coursekit.isolation.child"]
     if not sandboxed:
         return (group.wrap(argv) if group is not None else argv), start
     seen = dict(readable=_python_paths(), writable=[],

@@ -208,3 +208,21 @@ def test_are_a_childs_skipped_list_and_error_texts_cut_to_what_the_grader_shows(
         assert len(str(info.value)) <= remote.MAX_TEXT
     finally:
         made.close()
+
+
+def test_does_a_module_the_students_code_writes_stay_off_the_relaunched_childs_path(tmp_path):
+    """The child's working folder holds what the student's code writes; a relaunched child
+    (after a crash) must not import a planted ``torch.py`` from there (sandbox off: the same
+    folder across launches)."""
+    from coursekit.isolation.sandbox import child_command
+
+    command, start = child_command(tmp_path, "a1", "s1", SandboxLimits(), False)
+    made = Child(command, START, SETUP, [("answer cell 1",
+                 "import os\ndef plant():\n    open('torch.py', 'w').write('raise SystemExit(9)')\n"
+                 "    os._exit(1)\ndef one():\n    return 1\n")], "cpu")
+    try:
+        with pytest.raises(Exception):
+            fn(made, "plant")()
+        assert fn(made, "one")() == 1  # relaunched: setup imported the real torch
+    finally:
+        made.close()
